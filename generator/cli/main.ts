@@ -1,4 +1,37 @@
+// Entry point of the `wirestate` command.
+import { EXIT_OK, EXIT_USAGE, runCommand, type Command } from './command.ts';
+import { generate } from './commands/generate.ts';
+import { version } from '../version.ts';
+
+export const commands: Command[] = [generate];
+
+function usage(): string {
+  return [
+    'Usage: wirestate <command> [options]',
+    '',
+    'Declarative protocol state machines to table-driven MicroPython for tiny devices.',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`),
+    '',
+    'Run `wirestate <command> --help` for a command\'s options.',
+  ].join('\n');
+}
+
 export async function main(argv: string[]): Promise<number> {
-  console.log('wirestate', argv.join(' '));
-  return 0;
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (name === '--version' || name === '-v') {
+    console.log(version);
+    return EXIT_OK;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    console.error(`wirestate: unknown command '${name}'\n\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  return runCommand(command, rest);
 }

@@ -1,0 +1,97 @@
+// Drift between a spec and the hand-written runtime. The implementing class dispatches on ids:
+// fsm calls its act(a) for every action and guard(g) for every guard. So:
+//  - every action and guard must have its private id in the implementing module
+//    (`_A_SEND_PONG = const(7)`), and that id must be used there (a branch of act/guard);
+//  - a private id for an action, guard, event, state or timer the spec does not have is an
+//    error (the runtime implements something the spec dropped);
+//  - every private id, in any runtime module that imports the machine's tables, must equal
+//    the spec's.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { MachineIR } from '../ir/model.ts';
+import type { Diagnostic } from '../spec/diagnostics.ts';
+import { micropythonModuleName } from '../backends/micropython.ts';
+import type { RuntimeId } from './ids.ts';
+
+export const runtimeDir = 'runtime-esp8266';
+
+export function checkDrift(root: string, m: MachineIR, ids: Map<string, RuntimeId>): Diagnostic[] {
+  const { module, className, pos } = m.implementation;
+  const path = join(root, runtimeDir, module);
+  const shown = relative(root, path);
+  if (!existsSync(path)) return [{ ...pos, message: `implementation module ${shown} does not exist` }];
+  const source = readFileSync(path, 'utf8');
+  const methods = classMethods(source, className);
+  if (!methods) return [{ ...pos, message: `implementation class ${className} is not defined in ${shown}` }];
+  const out: Diagnostic[] = [];
+  // An id counts as handled where it is used other than in its declaration, in the
+  // implementing module or in a module it hands some of the work to (one that imports the tables).
+  const sources = machineModules(root, m).map((p) => readFileSync(p, 'utf8').replace(/^_[A-Z][A-Z0-9_]*\s*=\s*const\(.*$/gm, ''));
+  for (const [kind, items, method] of [['action', m.actions, 'act'], ['guard', m.guards, 'guard']] as const) {
+    if (items.length && !methods.includes(method)) out.push({ ...pos, message: `${shown}: ${className} has no ${method}() method to run the spec's ${kind}s` });
+    for (const item of items) {
+      const id = `_${kind === 'action' ? 'A' : 'G'}_${item.name.toUpperCase()}`;
+      const declared = new RegExp(`^${id}\\s*=\\s*const\\(`, 'm').test(source);
+      const used = sources.some((s) => new RegExp(`\\b${id}\\b`).test(s));
+      if (!declared) out.push({ ...item.pos, message: `${shown} does not implement ${kind} '${item.name}': declare ${id} = const(${ids.get(id)!.value}) and handle it in ${className}.${method}()` });
+      else if (!used) out.push({ ...item.pos, message: `${shown} declares ${id} but nothing handles it: handle ${kind} '${item.name}' in ${className}.${method}()` });
+    }
+  }
+  return [...out, ...checkIds(root, m, ids)];
+}
+
+/** The implementing module and every runtime module that imports the machine's tables. */
+function machineModules(root: string, m: MachineIR): string[] {
+  const mod = micropythonModuleName(m.name);
+  const imports = new RegExp(`^\\s*(import\\s+${mod}\\b|from\\s+${mod}\\s+import)`, 'm');
+  const implementation = join(root, runtimeDir, m.implementation.module);
+  return pythonFiles(join(root, runtimeDir)).filter((p) => p === implementation || imports.test(readFileSync(p, 'utf8')));
+}
+
+/** Private id constants in every runtime module that imports the machine's tables. */
+function checkIds(root: string, m: MachineIR, ids: Map<string, RuntimeId>): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const path of machineModules(root, m)) {
+    const source = readFileSync(path, 'utf8');
+    const file = relative(root, path);
+    source.split('\n').forEach((line, i) => {
+      const c = /^(_[A-Z][A-Z0-9_]*)\s*=\s*const\((\d+)\)/.exec(line);
+      if (!c || !/^_[ESTAG]_|^_FINAL$/.test(c[1]!)) return;
+      const name = c[1]!;
+      const id = ids.get(name);
+      const at = { file, line: i + 1, col: 1 };
+      if (!id) {
+        const kind = { E: 'event', S: 'state', T: 'timer', A: 'action', G: 'guard' }[name[1] as 'E'] ?? 'id';
+        out.push({ ...at, message: `${name} names no ${kind} of ${m.file} (the spec may have dropped or renamed it): remove it, or declare the ${kind}` });
+      } else if (id.value !== Number(c[2])) {
+        out.push({ ...at, message: `${name} is ${id.value} in ${m.file} (${id.what}); write ${name} = const(${id.value})` });
+      }
+    });
+  }
+  return out;
+}
+
+/** Names of the methods defined directly in `class <name>` and in bases in the same module. */
+function classMethods(source: string, name: string, seen = new Set<string>()): string[] | null {
+  if (seen.has(name)) return [];
+  seen.add(name);
+  const lines = source.split('\n');
+  const start = lines.findIndex((l) => new RegExp(`^class ${name}\\b`).test(l));
+  if (start < 0) return null;
+  const bases = /^class \w+\(([^)]*)\)/.exec(lines[start]!)?.[1]?.split(',').map((b) => b.trim()).filter(Boolean) ?? [];
+  const methods: string[] = [];
+  for (let i = start + 1; i < lines.length && !/^\S/.test(lines[i]!); i++) {
+    const def = /^ {4}def (\w+)\s*\(/.exec(lines[i]!);
+    if (def) methods.push(def[1]!);
+  }
+  for (const base of bases) methods.push(...(classMethods(source, base, seen) ?? []));
+  return methods;
+}
+
+function pythonFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile() && d.name.endsWith('.py'))
+    .map((d) => join(d.parentPath, d.name))
+    .sort();
+}

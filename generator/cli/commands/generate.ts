@@ -1,0 +1,90 @@
+import { watch } from 'node:fs';
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { build, compare, isFresh, writeOutputs, type Build } from '../../pipeline.ts';
+import { SpecError } from '../../spec/diagnostics.ts';
+import { EXIT_FAILURE, EXIT_OK, UsageError, type Command } from '../command.ts';
+
+export const generate: Command = {
+  name: 'generate',
+  summary: 'Validate the specs in spec/ and write generated/: a table-driven MicroPython module and an XState machine per spec.',
+  usage: 'generate [--check | --watch] [--root DIR]',
+  options: {
+    check: { type: 'boolean', description: 'write nothing; exit 1 listing the files that are stale' },
+    watch: { type: 'boolean', description: 'regenerate whenever a spec, template or runtime file changes' },
+    root: { type: 'string', description: 'project root (default: the current directory)' },
+    quiet: { type: 'boolean', short: 'q', description: 'print only errors' },
+  },
+  details: 'Exit status: 0 success, 1 invalid spec or (with --check) stale output, 2 bad command line.',
+  async run({ values, positionals }) {
+    if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    if (values.check && values.watch) throw new UsageError('--check and --watch do not go together');
+    const root = resolve((values.root as string | undefined) ?? '.');
+    const quiet = Boolean(values.quiet);
+    if (values.check) return check(root);
+    const status = once(root, quiet);
+    if (!values.watch) return status;
+    return watchForever(root, quiet);
+  },
+};
+
+function attempt(root: string): { result?: Build; ms: number; status: number } {
+  const t0 = performance.now();
+  try {
+    const result = build(root);
+    return { result, ms: performance.now() - t0, status: EXIT_OK };
+  } catch (e) {
+    if (!(e instanceof SpecError)) throw e;
+    console.error(e.message);
+    console.error(`wirestate generate: ${e.diagnostics.length} error${e.diagnostics.length === 1 ? '' : 's'}; nothing was written`);
+    return { ms: performance.now() - t0, status: EXIT_FAILURE };
+  }
+}
+
+function once(root: string, quiet: boolean): number {
+  const { result, ms, status } = attempt(root);
+  if (!result) return status;
+  const s = writeOutputs(root, result.outputs);
+  if (!quiet) {
+    for (const { machine, flat, tables } of result.machines) {
+      const t = tables.sizes;
+      console.log(
+        `${machine.name.padEnd(10)} ${machine.file}: ${machine.states.length} states (${flat.leaves.length} atomic), ${flat.events.length} events, ` +
+          `${machine.transitions.length} transitions -> table ${t.total} bytes (ROW ${t.row}, CELL ${t.cell}, OFF ${t.off}, PROG ${t.prog})`,
+      );
+    }
+    for (const p of [...s.missing, ...s.changed]) console.log(`  wrote   ${p}`);
+    for (const p of s.orphaned) console.log(`  removed ${p}`);
+    console.log(`generated ${result.outputs.size} files in ${ms.toFixed(0)} ms${isFresh(s) ? ' (all up to date)' : ''}`);
+  }
+  return EXIT_OK;
+}
+
+function check(root: string): number {
+  const { result, status } = attempt(root);
+  if (!result) return status;
+  const s = compare(root, result.outputs);
+  if (isFresh(s)) {
+    console.log(`generated/ is up to date (${result.outputs.size} files)`);
+    return EXIT_OK;
+  }
+  console.error('generated/ is stale; run `npx wirestate generate`:');
+  for (const p of s.changed) console.error(`  changed  ${p}`);
+  for (const p of s.missing) console.error(`  missing  ${p}`);
+  for (const p of s.orphaned) console.error(`  orphaned ${p}`);
+  return EXIT_FAILURE;
+}
+
+function watchForever(root: string, quiet: boolean): Promise<number> {
+  console.log('watching spec/, templates/ and runtime-esp8266/ (Ctrl-C to stop)');
+  let timer: NodeJS.Timeout | undefined;
+  const rerun = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      console.log(`\n[${new Date().toLocaleTimeString()}] change detected`);
+      once(root, quiet);
+    }, 150);
+  };
+  for (const dir of ['spec', 'templates', 'runtime-esp8266']) watch(resolve(root, dir), { recursive: true }, rerun);
+  return new Promise(() => {});
+}

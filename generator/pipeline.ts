@@ -1,0 +1,139 @@
+// spec -> IR -> analyses -> backends, for every spec in spec/. Everything is computed in memory
+// first; files are written only when every spec is valid, so a bad spec never leaves a
+// half-written generated/.
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import type { MachineIR } from './ir/model.ts';
+import { SpecError, type Diagnostic } from './spec/diagnostics.ts';
+import { parseSpec } from './spec/source.ts';
+import { checkSchema } from './spec/schema.ts';
+import { buildMachine } from './spec/build.ts';
+import { flatten, type FlatMachine } from './analyses/flatten.ts';
+import { checkMachine } from './analyses/checks.ts';
+import { encode, TableLimitError, type Tables } from './analyses/encode.ts';
+import { checkDrift } from './analyses/drift.ts';
+import { runtimeIds } from './analyses/ids.ts';
+import { emitMicropython, micropythonModuleName } from './backends/micropython.ts';
+import { emitXState } from './backends/xstate.ts';
+
+export const specDir = 'spec';
+/** Folders whose every file is generated: a file here that the specs no longer produce is stale. */
+export const managedDirs = ['generated/micropython', 'generated/xstate'];
+
+export interface CompiledMachine {
+  machine: MachineIR;
+  flat: FlatMachine;
+  tables: Tables;
+}
+
+export interface Build {
+  machines: CompiledMachine[];
+  /** Project-relative path -> content. */
+  outputs: Map<string, string>;
+}
+
+export function specFiles(root: string): string[] {
+  const dir = join(root, specDir);
+  return readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => join(specDir, f));
+}
+
+/** Validates one spec file and builds its machine, or returns the diagnostics. */
+export function compileSpec(root: string, file: string, text = readFileSync(join(root, file), 'utf8')): { compiled?: CompiledMachine; diagnostics: Diagnostic[] } {
+  const parsed = parseSpec(file, text);
+  if (!parsed.source) return { diagnostics: parsed.diagnostics };
+  const schemaErrors = checkSchema(parsed.source);
+  if (schemaErrors.length) return { diagnostics: schemaErrors };
+  const built = buildMachine(parsed.source);
+  if (!built.machine) return { diagnostics: built.diagnostics };
+  const machine = built.machine;
+  const flat = flatten(machine);
+  const problems = checkMachine(flat);
+  if (problems.length) return { diagnostics: problems };
+  let tables: Tables;
+  try {
+    tables = encode(flat);
+  } catch (e) {
+    if (e instanceof TableLimitError) return { diagnostics: [{ ...machine.states[0]!.pos, line: 1, col: 1, message: e.message }] };
+    throw e;
+  }
+  const drift = checkDrift(root, machine, runtimeIds(flat, tables));
+  if (drift.length) return { diagnostics: drift };
+  return { compiled: { machine, flat, tables }, diagnostics: [] };
+}
+
+/** Compiles every spec and renders every generated file; throws SpecError listing all problems. */
+export function build(root: string): Build {
+  const diagnostics: Diagnostic[] = [];
+  const machines: CompiledMachine[] = [];
+  for (const file of specFiles(root)) {
+    const { compiled, diagnostics: ds } = compileSpec(root, file);
+    diagnostics.push(...ds);
+    if (!compiled) continue;
+    const twin = machines.find((c) => c.machine.name === compiled.machine.name);
+    if (twin) {
+      diagnostics.push({ file, line: 1, col: 1, message: `machine '${compiled.machine.name}' is also defined in ${twin.machine.file}` });
+      continue;
+    }
+    machines.push(compiled);
+  }
+  if (diagnostics.length) throw new SpecError(diagnostics);
+  const outputs = new Map<string, string>();
+  for (const { machine, flat, tables } of machines) {
+    outputs.set(`generated/micropython/${micropythonModuleName(machine.name)}.py`, emitMicropython(flat, tables));
+    outputs.set(`generated/xstate/${machine.name}.ts`, emitXState(machine));
+  }
+  return { machines, outputs };
+}
+
+export interface Staleness {
+  /** Differ from what the specs produce. */
+  changed: string[];
+  /** Produced by the specs but absent. */
+  missing: string[];
+  /** Present in a managed folder but no longer produced. */
+  orphaned: string[];
+}
+
+export function compare(root: string, outputs: Map<string, string>): Staleness {
+  const result: Staleness = { changed: [], missing: [], orphaned: [] };
+  for (const [path, content] of outputs) {
+    const full = join(root, path);
+    if (!existsSync(full)) result.missing.push(path);
+    else if (readFileSync(full, 'utf8') !== content) result.changed.push(path);
+  }
+  for (const path of managedFiles(root)) if (!outputs.has(path)) result.orphaned.push(path);
+  return result;
+}
+
+export function isFresh(s: Staleness): boolean {
+  return s.changed.length + s.missing.length + s.orphaned.length === 0;
+}
+
+/** Writes changed files (each through a temporary file and a rename) and removes orphans. */
+export function writeOutputs(root: string, outputs: Map<string, string>): Staleness {
+  const s = compare(root, outputs);
+  const toWrite = [...s.missing, ...s.changed];
+  const temps = toWrite.map((path) => {
+    const full = join(root, path);
+    mkdirSync(dirname(full), { recursive: true });
+    const temp = `${full}.${process.pid}.tmp`;
+    writeFileSync(temp, outputs.get(path)!);
+    return [temp, full] as const;
+  });
+  for (const [temp, full] of temps) renameSync(temp, full);
+  for (const path of s.orphaned) rmSync(join(root, path));
+  return s;
+}
+
+function managedFiles(root: string): string[] {
+  return managedDirs.flatMap((dir) => {
+    const full = join(root, dir);
+    if (!existsSync(full)) return [];
+    return readdirSync(full, { recursive: true, withFileTypes: true })
+      .filter((d) => d.isFile())
+      .map((d) => relative(root, join(d.parentPath, d.name)));
+  });
+}

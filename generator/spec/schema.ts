@@ -1,0 +1,107 @@
+// Checks a spec against spec/wirestate.schema.json and turns Ajv's errors into positioned,
+// readable diagnostics (one per problem, not one per failed schema branch).
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type { Diagnostic } from './diagnostics.ts';
+import { nodeAt, posAt, type SpecSource } from './source.ts';
+
+export const schemaPath = fileURLToPath(new URL('../../spec/wirestate.schema.json', import.meta.url));
+
+let validator: ValidateFunction | undefined;
+
+function compile(): ValidateFunction {
+  const Ajv = AjvModule.default ?? AjvModule;
+  const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+  validator ??= ajv.compile(JSON.parse(readFileSync(schemaPath, 'utf8')));
+  return validator;
+}
+
+export function checkSchema(source: SpecSource): Diagnostic[] {
+  const validate = compile();
+  if (validate(source.data)) return [];
+  return condense(validate.errors ?? []).map((e) => {
+    const path = splitPointer(e.instancePath);
+    const { key, message } = describe(e, path);
+    const at = key ? [...path, key] : path;
+    return { ...posAt(source, nodeAt(source, at, key !== undefined)), message };
+  });
+}
+
+function splitPointer(p: string): string[] {
+  return p === '' ? [] : p.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/**
+ * A failed `anyOf` makes Ajv report every branch. Keep the errors of the branch the data was
+ * meant for (those below the anyOf's place, or of another keyword than `type` at it); if none
+ * is left, report the anyOf itself.
+ */
+function condense(errors: ErrorObject[]): ErrorObject[] {
+  const anyOfAt = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
+  const kept = errors.filter((e) => {
+    if (e.keyword === 'anyOf') return false;
+    if (anyOfAt.has(e.instancePath) && e.keyword === 'type') return false;
+    if (anyOfAt.has(e.instancePath) && e.keyword === 'pattern' && e.schemaPath.includes('/name/')) return false;
+    return true;
+  });
+  for (const e of errors) {
+    if (e.keyword !== 'anyOf') continue;
+    const covered = kept.some((k) => k.instancePath === e.instancePath || k.instancePath.startsWith(e.instancePath + '/'));
+    if (!covered) kept.push(e);
+  }
+  const seen = new Set<string>();
+  return kept.filter((e) => {
+    const id = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}
+
+const anyOfExpectations: Record<string, string> = {
+  transitions: 'expected a target state name, a transition {target, guard|unless, actions}, or a list of transitions',
+  nameList: 'expected a name or a list of names',
+  item: 'expected a doc string or {doc: ...}',
+};
+
+function describe(e: ErrorObject, path: string[]): { key?: string; message: string } {
+  const where = path.length ? `'${path.join('.')}'` : 'the spec';
+  switch (e.keyword) {
+    case 'required':
+      return { message: `${where} is missing the required key '${(e.params as { missingProperty: string }).missingProperty}'` };
+    case 'additionalProperties': {
+      const key = (e.params as { additionalProperty: string }).additionalProperty;
+      const allowed = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {}).filter((k) => k !== '$schema');
+      return { key, message: `unknown key '${key}' in ${where}; expected one of: ${allowed.join(', ')}` };
+    }
+    case 'propertyNames':
+      return { key: (e.params as { propertyName: string }).propertyName, message: `'${(e.params as { propertyName: string }).propertyName}' is not a valid name: use lower_snake_case starting with a letter` };
+    case 'pattern':
+      if (e.schemaPath.includes('/name/')) return { message: `${JSON.stringify(e.data)} is not a valid name: use lower_snake_case starting with a letter` };
+      return { message: `${where} ${JSON.stringify(e.data)} does not match ${(e.params as { pattern: string }).pattern}` };
+    case 'type':
+      return { message: `${where} must be ${article((e.params as { type: string }).type)}` };
+    case 'not':
+      return { message: `a transition takes either 'guard' or 'unless', not both` };
+    case 'anyOf': {
+      const def = /#\/definitions\/(\w+)\/anyOf$/.exec(e.schemaPath)?.[1] ?? '';
+      return { message: `${where}: ${anyOfExpectations[def] ?? e.message}` };
+    }
+    case 'minProperties':
+    case 'minItems':
+      return { message: `${where} must not be empty` };
+    case 'minimum':
+      return { message: `${where} must be at least ${(e.params as { limit: number }).limit}` };
+    case 'maxLength':
+      return { message: `${where} is longer than ${(e.params as { limit: number }).limit} characters` };
+    case 'minLength':
+      return { message: `${where} must not be empty` };
+    default:
+      return { message: `${where} ${e.message ?? 'is invalid'}` };
+  }
+}
+
+function article(type: string): string {
+  return type === 'object' ? 'a mapping' : type === 'array' ? 'a list' : /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
