@@ -1,0 +1,152 @@
+# uwebsockets/handshake.py: the opening handshake (RFC 6455 section 4.1). It runs once per
+# connection, so it lives in its own module: imported while a connection opens and dropped as
+# soon as the handshake is over (action release_handshake), leaving its heap to the
+# application for as long as the connection stays open.
+import sys
+from binascii import b2a_base64
+from hashlib import sha1
+from os import urandom
+from fsm import const, fire
+import websocket_fsm as W
+
+# Ids in the websocket machine (checked against the spec by `npx wirestate generate`).
+_E_HANDSHAKE_RESPONSE = const(0)
+_S_CONNECTING = const(0)
+_FINAL = const(6)
+_A_SEND_HANDSHAKE = const(0)
+_A_RELEASE_HANDSHAKE = const(1)
+_A_FAIL_HANDSHAKE = const(2)
+_A_FAIL_OPEN_TIMEOUT = const(3)
+
+
+def connect(uri, headers, protocols, timeout, max_size, ssl):
+    """uwebsockets.client.connect(): dial, then run the handshake on a new Websocket."""
+    import dial
+    from select import poll, POLLIN
+    from uwebsockets.protocol import HandshakeError
+    from uwebsockets.websocket import Websocket
+    tls, host, port, path = urlparse(uri)
+    try:
+        s = dial.dial(host, port, tls, timeout, ssl)
+    except BaseException:
+        unload()
+        raise
+    finally:
+        dial.unload()
+    s.setblocking(False)
+    ws = Websocket(host if port == (443 if tls else 80) else '%s:%d' % (host, port), path, headers,
+             protocols, max_size, timeout and int(timeout * 1000))
+    ws.sock = s
+    ws.poller = poll()
+    ws.poller.register(s, POLLIN)
+    while ws.state == _S_CONNECTING:
+        ws._step(None)
+    if ws.error:
+        raise HandshakeError(ws.error)
+    return ws
+
+
+def urlparse(uri):
+    """(tls, host, port, resource) of a ws:// or wss:// URL."""
+    i = uri.find('://')
+    tls = uri[:i] == 'wss'
+    if not tls and uri[:i] != 'ws':
+        raise ValueError('not a ws:// or wss:// URL: %s' % uri)
+    rest = uri[i + 3:]
+    j = min(k for k in (rest.find('/'), rest.find('?'), len(rest)) if k >= 0)
+    host, path = rest[:j], rest[j:]
+    port = 443 if tls else 80
+    k = host.rfind(':')
+    if k >= 0:
+        host, port = host[:k], int(host[k + 1:])
+    return tls, host, port, path if path.startswith('/') else '/' + path
+
+
+def request(host, path, headers, protocols):
+    """The GET request that opens the connection (4.1), and its fresh random key."""
+    key = b2a_base64(urandom(16))[:-1]
+    r = 'GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' \
+        'Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n' % (path, host, key.decode())
+    if protocols:
+        r += 'Sec-WebSocket-Protocol: %s\r\n' % ', '.join(protocols)
+    for k, v in headers.items() if hasattr(headers, 'items') else headers or ():
+        r += '%s: %s\r\n' % (k, v)
+    return (r + '\r\n').encode(), key
+
+
+def verify(head, key, protocols):
+    """(None, subprotocol) if the response head accepts our handshake (4.1, client steps 1-6),
+    else (why not, None). Header names and tokens compare case-insensitively."""
+    lines = head.split(b'\r\n')
+    status = lines[0].split(None, 2)
+    if len(status) < 2 or status[1] != b'101':
+        return 'server answered %r' % bytes(lines[0]), None
+    h = {}
+    for line in lines[1:]:
+        i = line.find(b':')
+        if i > 0:
+            k = line[:i].strip().lower()
+            v = line[i + 1:].strip()
+            h[k] = h[k] + b',' + v if k in h else v
+    if h.get(b'upgrade', b'').lower() != b'websocket':
+        return 'no Upgrade: websocket', None
+    if b'upgrade' not in [t.strip() for t in h.get(b'connection', b'').lower().split(b',')]:
+        return 'no Connection: upgrade', None
+    if h.get(b'sec-websocket-accept') != b2a_base64(sha1(key + b'258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest())[:-1]:
+        return 'wrong Sec-WebSocket-Accept', None
+    if h.get(b'sec-websocket-extensions'):
+        return 'server enabled an extension we did not offer', None
+    p = h.get(b'sec-websocket-protocol')
+    if p is not None and p.decode() not in (protocols or ()):
+        return 'server chose subprotocol %r, which we did not offer' % p, None
+    return None, p and p.decode()
+
+
+def act(c, a):
+    """The websocket machine's handshake actions, for Connection.act()."""
+    if a == _A_SEND_HANDSHAKE:
+        c.out, key = request(*c.request)
+        c.request = (key, c.request[3])  # what verify() needs
+    elif a == _A_RELEASE_HANDSHAKE:
+        unload()
+        c.request = c.head = None
+    elif a in (_A_FAIL_HANDSHAKE, _A_FAIL_OPEN_TIMEOUT):
+        c.error = c.error or ('no handshake response in time' if a == _A_FAIL_OPEN_TIMEOUT else 'connection closed during the handshake')
+
+
+def feed(c, data):
+    """Decode bytes already in memory (a connection's first frames may come with the response)."""
+    mv = memoryview(data)
+    while len(mv) and c.state < _FINAL:
+        b = c.buffer()
+        k = min(len(b), len(mv))
+        b[:k] = mv[:k]
+        mv = mv[k:]
+        c.received(k)
+
+
+def received(c, n):
+    """Connection c read n bytes of the response into its buffer: once the head is complete,
+    judge it, and decode the frames that came after it."""
+    h = c.head + c.rbuf[:n]
+    e = h.find(b'\r\n\r\n', max(0, len(h) - n - 3))
+    c.head = h
+    if e >= 0:
+        c.error, c.subprotocol = verify(h[:e], *c.request)
+    elif len(h) > 4096:
+        c.error = 'response header over 4 KiB'
+    else:
+        return
+    c.head = None
+    c.rbuf, c.rpos, c.rend = c.hdr, 0, 2
+    fire(W, c, _E_HANDSHAKE_RESPONSE)
+    if len(h) > e + 4 >= 4:
+        feed(c, h[e + 4:])
+
+
+def unload():
+    """Forget this module so its code can be collected; the next connection imports it again."""
+    sys.modules.pop(__name__, None)
+    pkg = sys.modules.get('uwebsockets')
+    if pkg and 'handshake' in pkg.__dict__:
+        del pkg.handshake

@@ -1,0 +1,267 @@
+# uwebsockets/protocol.py: an RFC 6455 client connection without I/O, in the manner of wsproto.
+#
+# Bytes read from the socket go into buffer() and are announced with received(n); bytes to
+# write are taken from `out`, a message from `msg` (data_to_send() and next_message() do both).
+# The decoder asks for exactly the bytes the current frame needs, so no read runs past a frame.
+# Lifecycle and message assembly are the websocket machine (spec/websocket.yaml) run by fsm
+# from the tables in websocket_fsm: this class decodes bytes into its events and implements its
+# guards and actions, guard() and act().
+#
+# Written for a 30 KB heap: every function and every distinct name costs RAM when this file is
+# imported as source, and code that runs only while connecting (uwebsockets.handshake) or only
+# for text that is not ASCII (uwebsockets.utf8) is imported when needed.
+from os import urandom
+from fsm import const, fire, start
+import websocket_fsm as W
+
+# Ids in the websocket machine (`npx wirestate generate` checks them against the spec).
+_E_TEXT_FRAME = const(1)
+_E_BINARY_FRAME = const(2)
+_E_CONTINUATION_FRAME = const(3)
+_E_PING_FRAME = const(4)
+_E_PONG_FRAME = const(5)
+_E_CLOSE_FRAME = const(6)
+_E_PROTOCOL_ERROR = const(7)
+_E_MESSAGE_TOO_BIG = const(8)
+_E_TCP_CLOSED = const(9)
+_E_SEND_MESSAGE = const(10)
+_E_SEND_PING = const(11)
+_E_CLOSE_REQUEST = const(12)
+_T_OPEN_TIMEOUT = const(0)
+_FINAL = const(6)
+_G_HANDSHAKE_OK = const(0)
+_G_FIN = const(1)
+_G_UTF8_OK = const(2)
+_G_CLOSE_PAYLOAD_OK = const(3)
+_A_SEND_HANDSHAKE = const(0)  # the first four are uwebsockets.handshake.act()'s
+_A_RELEASE_HANDSHAKE = const(1)
+_A_FAIL_HANDSHAKE = const(2)
+_A_FAIL_OPEN_TIMEOUT = const(3)
+_A_BEGIN_MESSAGE = const(4)
+_A_APPEND_FRAGMENT = const(5)
+_A_DELIVER_TEXT = const(6)
+_A_DELIVER_BINARY = const(7)
+_A_SEND_PONG = const(8)
+_A_REPLY_CLOSE = const(9)
+_A_RECORD_CLOSE = const(10)
+_A_FAIL_PROTOCOL = const(11)
+_A_FAIL_INVALID_TEXT = const(12)
+_A_FAIL_TOO_BIG = const(13)
+_A_WRITE_MESSAGE = const(14)
+_A_WRITE_PING = const(15)
+_A_WRITE_CLOSE = const(16)
+_A_CLOSE_TCP = const(17)
+
+
+class ConnectionClosed(Exception):
+    """Sending on a connection that is closing or closed."""
+
+
+class HandshakeError(Exception):
+    """The opening handshake failed: refused, invalid, or not answered in time."""
+
+
+def _utf8(b, n):
+    # b[:n] decoded, or None if it is not valid UTF-8. str() checks the structure (on CPython,
+    # everything); text that is not ASCII also gets the checks MicroPython's str() leaves out.
+    try:
+        s = str(memoryview(b)[:n], 'utf-8')
+    except UnicodeError:
+        return None
+    if len(s) != n:
+        from uwebsockets.utf8 import strict
+        if not strict(b, n):
+            return None
+    return s
+
+
+def _close_ok(p):
+    # A Close payload, received or to send: empty, or a status code allowed on the wire
+    # (1000-1003, 1007-1014, 3000-4999; 7.4) and a UTF-8 reason of at most 123 bytes.
+    c = len(p) > 1 and p[0] << 8 | p[1]
+    return not p or len(p) < 126 and (999 < c < 1004 or 1006 < c < 1015 or 2999 < c < 5000) and _utf8(p[2:], len(p) - 2) is not None
+
+
+class Connection:
+    """The client side of one WebSocket connection, as a state machine over bytes."""
+
+    def __init__(self, host, path='/', headers=None, subprotocols=None, max_size=65536, open_ms=None):
+        self.request = (host, path, headers, subprotocols)
+        self.max_size = max_size
+        self.delays = d = list(W.TIMER_MS)
+        if open_ms:
+            d[_T_OPEN_TIMEOUT] = open_ms
+        self.subprotocol = self.close_code = self.error = self.out = self.msg = self.outgoing = self.frag = self.text = None
+        self.close_reason = ''
+        self.carry = self.payload = self.head = b''  # carry: an incomplete code point ending the text so far
+        # The decoder reads into rbuf[rpos:rend]: the handshake response while head is not None,
+        # then each frame's header (rbuf is hdr) and payload; rend 0 drops what comes.
+        self.hdr = bytearray(14)
+        self.rbuf = bytearray(128)
+        self.rpos = 0
+        self.rend = 128
+        start(W, self)
+
+    def buffer(self):
+        """Where the next bytes read go: never more than the decoder needs."""
+        return memoryview(self.rbuf)[self.rpos:self.rend or 14]
+
+    def received(self, n):
+        """n bytes were read into buffer(); 0 means the server closed the TCP connection."""
+        if not n:
+            return fire(W, self, _E_TCP_CLOSED)
+        if self.head is not None:  # the handshake response
+            import uwebsockets.handshake as hs
+            return hs.received(self, n)
+        self.rpos += n
+        h = self.hdr
+        if self.rpos < self.rend or not self.rend:
+            return
+        ev = _E_MESSAGE_TOO_BIG
+        if self.rbuf is h:
+            b0, b1 = h[0], h[1]
+            if self.rend == 2:
+                if b1 > 125 and not b0 & 8 and not b1 & 0x80:
+                    self.rend = 4 if b1 == 126 else 10  # an extended length follows
+                    return
+                n = b1 & 0x7F
+            else:
+                n = int.from_bytes(h[2:self.rend], 'big')
+            # Reserved bits, reserved opcodes, masked frames from the server, fragmented or
+            # long control frames, a 64-bit length with its top bit set: fail (5.2, 5.5).
+            if b0 & 0x70 or b1 & 0x80 or b0 & 7 > 2 or b0 & 8 and (b0 < 0x80 or n > 125) or n >> 63:
+                ev = _E_PROTOCOL_ERROR
+            # Refuse a message over max_size from its header, before allocating it (7.4.1).
+            elif b0 & 8 or n + (len(self.frag) if b0 & 15 == 0 and self.frag else 0) <= self.max_size:
+                try:
+                    self.payload = self.rbuf = bytearray(n)
+                    self.rpos = 0
+                    self.rend = n
+                    ev = None
+                except MemoryError:
+                    pass
+            if ev is not None:
+                # The stream can no longer be trusted, or holds a frame we refuse to read:
+                # stop decoding, but go on reading so that the server closing TCP is seen.
+                self.rbuf, self.rend = h, 0
+                return fire(W, self, ev)
+            if n:
+                return
+        # A whole frame is in: its event, by opcode.
+        self.rbuf, self.rpos, self.rend = h, 0, 2
+        op = h[0] & 15
+        fire(W, self, (_E_CONTINUATION_FRAME, _E_TEXT_FRAME, _E_BINARY_FRAME)[op] if op < 8
+             else (_E_CLOSE_FRAME, _E_PING_FRAME, _E_PONG_FRAME)[op - 8])
+
+    def send(self, data):
+        """Queue a message: str as text, bytes-like as binary. ConnectionClosed unless open."""
+        self._request(_E_SEND_MESSAGE, (1, data.encode()) if isinstance(data, str) else (2, data))
+
+    def ping(self, data=b''):
+        data = data.encode() if isinstance(data, str) else data
+        if len(data) > 125:
+            raise ValueError('ping over 125 bytes')
+        self._request(_E_SEND_PING, (9, data))
+
+    def close(self, code=1000, reason=''):
+        """Start the closing handshake (nothing happens if it has started)."""
+        p = code.to_bytes(2, 'big') + reason.encode()
+        if not _close_ok(p):
+            raise ValueError('bad close code or reason')
+        self._request(_E_CLOSE_REQUEST, (8, p))
+
+    def _request(self, ev, outgoing):
+        self.outgoing = outgoing
+        done = fire(W, self, ev)
+        self.outgoing = None
+        if not done and ev != _E_CLOSE_REQUEST:
+            raise ConnectionClosed('not open')
+
+    def data_to_send(self):
+        """Bytes to write, or None. Each frame is built whole, to go out in one write."""
+        d, self.out = self.out, None
+        return d
+
+    def next_message(self):
+        """The message received (str or bytes), or None if there is none."""
+        m, self.msg = self.msg, None
+        return m
+
+    def _frame(self, op, data):
+        # Queue one frame masked with a fresh key (5.3). The XOR runs 256 bytes at a time
+        # through big integers: C loops instead of a Python step per byte.
+        n = len(data)
+        h = 6 if n < 126 else 8 if n < 65536 else 14
+        f = bytearray(h + n)
+        f[0] = 0x80 | op
+        f[1] = 0x80 | (n if h == 6 else 126 if h == 8 else 127)
+        if h > 6:
+            f[2:h - 4] = n.to_bytes(h - 6, 'big')
+        f[h - 4:h] = key = urandom(4)
+        m = int.from_bytes(key * 64, 'big')
+        d = memoryview(data)
+        for i in range(0, n, 256):
+            k = min(256, n - i)
+            f[h + i:h + i + k] = (int.from_bytes(d[i:i + k], 'big') ^ m >> 8 * (256 - k)).to_bytes(k, 'big')
+        if self.out is None:
+            self.out = f
+        else:
+            self.out += f
+
+    def guard(self, g):
+        p = self.payload
+        if g == _G_FIN:
+            return self.hdr[0] & 0x80
+        if g == _G_UTF8_OK:
+            # Valid so far; an incomplete last code point is kept for the next frame, and must
+            # still be completable, so bad text fails on the frame that makes it bad (8.1).
+            if self.carry:
+                p = self.carry + p
+            fin = self.hdr[0] & 0x80
+            k = 0
+            if not fin and p and p[-1] > 0x7F:
+                from uwebsockets.utf8 import tail
+                k = tail(p, _utf8)
+            s = _utf8(p, len(p) - k) if k >= 0 else None
+            if s is None:
+                return False
+            self.carry = bytes(p[len(p) - k:]) if k else b''
+            if fin and self.frag is None:
+                self.text = s  # a message in one frame: deliver_text needs no second decode
+            return True
+        if g == _G_CLOSE_PAYLOAD_OK:
+            return _close_ok(p)
+        return self.error is None  # _G_HANDSHAKE_OK
+
+    def act(self, a):
+        p = self.payload
+        if a == _A_BEGIN_MESSAGE:
+            self.frag = p
+        elif a == _A_DELIVER_TEXT:
+            self.msg = self.text if self.text is not None else str(self.frag, 'utf-8')
+            self.text = self.frag = None
+        elif a == _A_DELIVER_BINARY:
+            self.msg = bytes(self.frag)
+            self.frag = None
+        elif a == _A_APPEND_FRAGMENT:
+            self.frag += p
+        elif a in (_A_WRITE_MESSAGE, _A_WRITE_PING, _A_WRITE_CLOSE):
+            self._frame(*self.outgoing)
+        elif a == _A_SEND_PONG:
+            self._frame(10, p)  # the Ping's payload, unchanged (5.5.3)
+        elif a in (_A_REPLY_CLOSE, _A_RECORD_CLOSE):
+            self.close_code = p[0] << 8 | p[1] if len(p) > 1 else 1005
+            self.close_reason = len(p) > 2 and _utf8(p[2:], len(p) - 2) or ''
+            if a == _A_REPLY_CLOSE:
+                self._frame(8, p[:2])  # echo the status code (5.5.1)
+        elif a in (_A_FAIL_PROTOCOL, _A_FAIL_INVALID_TEXT, _A_FAIL_TOO_BIG):
+            self.close_code = 1002 if a == _A_FAIL_PROTOCOL else 1007 if a == _A_FAIL_INVALID_TEXT else 1009
+            self._frame(8, self.close_code.to_bytes(2, 'big'))
+        elif a == _A_CLOSE_TCP:
+            # The I/O layer closes the socket once the machine has stopped. Without a Close
+            # received (or sent for a failure) the connection closed abnormally (7.1.5).
+            if self.close_code is None:
+                self.close_code = 1006
+        else:
+            import uwebsockets.handshake as hs
+            hs.act(self, a)
