@@ -43,7 +43,7 @@ def fire(m, o, ev):
     i += 1
     while n:
         g = t[i]  # 0: no guard; else guard id + 1, with bit 7 set for `unless`
-        if g == 0 or bool(o.guard((g & 127) - 1)) != (g > 127):
+        if g == 0 or (not o.guard((g & 127) - 1)) == (g > 127):
             old = o.state
             if t[i + 1] != 255:  # 255: stay
                 o.state = t[i + 1]

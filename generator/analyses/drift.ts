@@ -1,7 +1,8 @@
 // Drift between a spec and the hand-written runtime. The implementing class dispatches on ids:
 // fsm calls its act(a) for every action and guard(g) for every guard. So:
-//  - every action and guard must have its private id in the implementing module
-//    (`_A_SEND_PONG = const(7)`), and that id must be used there (a branch of act/guard);
+//  - every action and guard must have its private id (`_A_SEND_PONG = const(7)`) declared and
+//    used (a branch of act() or guard()) in the implementing module or a module it hands some
+//    of the work to (one that imports the machine's tables);
 //  - a private id for an action, guard, event, state or timer the spec does not have is an
 //    error (the runtime implements something the spec dropped);
 //  - every private id, in any runtime module that imports the machine's tables, must equal
@@ -24,15 +25,14 @@ export function checkDrift(root: string, m: MachineIR, ids: Map<string, RuntimeI
   const methods = classMethods(source, className);
   if (!methods) return [{ ...pos, message: `implementation class ${className} is not defined in ${shown}` }];
   const out: Diagnostic[] = [];
-  // An id counts as handled where it is used other than in its declaration, in the
-  // implementing module or in a module it hands some of the work to (one that imports the tables).
-  const sources = machineModules(root, m).map((p) => readFileSync(p, 'utf8').replace(/^_[A-Z][A-Z0-9_]*\s*=\s*const\(.*$/gm, ''));
+  const modules = machineModules(root, m).map((p) => readFileSync(p, 'utf8'));
+  const uses = modules.map((s) => s.replace(/^_[A-Z][A-Z0-9_]*\s*=\s*const\(.*$/gm, ''));
   for (const [kind, items, method] of [['action', m.actions, 'act'], ['guard', m.guards, 'guard']] as const) {
     if (items.length && !methods.includes(method)) out.push({ ...pos, message: `${shown}: ${className} has no ${method}() method to run the spec's ${kind}s` });
     for (const item of items) {
       const id = `_${kind === 'action' ? 'A' : 'G'}_${item.name.toUpperCase()}`;
-      const declared = new RegExp(`^${id}\\s*=\\s*const\\(`, 'm').test(source);
-      const used = sources.some((s) => new RegExp(`\\b${id}\\b`).test(s));
+      const declared = modules.some((s) => new RegExp(`^${id}\\s*=\\s*const\\(`, 'm').test(s));
+      const used = uses.some((s) => new RegExp(`\\b${id}\\b`).test(s));
       if (!declared) out.push({ ...item.pos, message: `${shown} does not implement ${kind} '${item.name}': declare ${id} = const(${ids.get(id)!.value}) and handle it in ${className}.${method}()` });
       else if (!used) out.push({ ...item.pos, message: `${shown} declares ${id} but nothing handles it: handle ${kind} '${item.name}' in ${className}.${method}()` });
     }

@@ -19,12 +19,11 @@ _A_FAIL_HANDSHAKE = const(2)
 _A_FAIL_OPEN_TIMEOUT = const(3)
 
 
-def connect(uri, headers, protocols, timeout, max_size, ssl):
-    """uwebsockets.client.connect(): dial, then run the handshake on a new Websocket."""
+def connect(cls, uri, headers, protocols, timeout, max_size, ssl):
+    """uwebsockets.client.connect(): dial, then run the handshake on a new cls connection."""
     import dial
     from select import poll, POLLIN
     from uwebsockets.protocol import HandshakeError
-    from uwebsockets.websocket import Websocket
     tls, host, port, path = urlparse(uri)
     try:
         s = dial.dial(host, port, tls, timeout, ssl)
@@ -34,7 +33,7 @@ def connect(uri, headers, protocols, timeout, max_size, ssl):
     finally:
         dial.unload()
     s.setblocking(False)
-    ws = Websocket(host if port == (443 if tls else 80) else '%s:%d' % (host, port), path, headers,
+    ws = cls(host if port == (443 if tls else 80) else '%s:%d' % (host, port), path, headers,
              protocols, max_size, timeout and int(timeout * 1000))
     ws.sock = s
     ws.poller = poll()

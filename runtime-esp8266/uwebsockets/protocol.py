@@ -1,15 +1,16 @@
 # uwebsockets/protocol.py: an RFC 6455 client connection without I/O, in the manner of wsproto.
 #
 # Bytes read from the socket go into buffer() and are announced with received(n); bytes to
-# write are taken from `out`, a message from `msg` (data_to_send() and next_message() do both).
+# write wait in `out` and a message received in `msg`, for the caller to take (and set to None).
 # The decoder asks for exactly the bytes the current frame needs, so no read runs past a frame.
 # Lifecycle and message assembly are the websocket machine (spec/websocket.yaml) run by fsm
 # from the tables in websocket_fsm: this class decodes bytes into its events and implements its
 # guards and actions, guard() and act().
 #
 # Written for a 30 KB heap: every function and every distinct name costs RAM when this file is
-# imported as source, and code that runs only while connecting (uwebsockets.handshake) or only
-# for text that is not ASCII (uwebsockets.utf8) is imported when needed.
+# imported as source. Code that runs only while a connection opens (uwebsockets.handshake) or
+# ends (uwebsockets.closing), or only for text that is not ASCII (uwebsockets.utf8), is
+# imported when it is needed.
 from os import urandom
 from fsm import const, fire, start
 import websocket_fsm as W
@@ -33,24 +34,14 @@ _G_HANDSHAKE_OK = const(0)
 _G_FIN = const(1)
 _G_UTF8_OK = const(2)
 _G_CLOSE_PAYLOAD_OK = const(3)
-_A_SEND_HANDSHAKE = const(0)  # the first four are uwebsockets.handshake.act()'s
-_A_RELEASE_HANDSHAKE = const(1)
-_A_FAIL_HANDSHAKE = const(2)
-_A_FAIL_OPEN_TIMEOUT = const(3)
 _A_BEGIN_MESSAGE = const(4)
 _A_APPEND_FRAGMENT = const(5)
 _A_DELIVER_TEXT = const(6)
 _A_DELIVER_BINARY = const(7)
 _A_SEND_PONG = const(8)
-_A_REPLY_CLOSE = const(9)
-_A_RECORD_CLOSE = const(10)
-_A_FAIL_PROTOCOL = const(11)
-_A_FAIL_INVALID_TEXT = const(12)
-_A_FAIL_TOO_BIG = const(13)
 _A_WRITE_MESSAGE = const(14)
 _A_WRITE_PING = const(15)
 _A_WRITE_CLOSE = const(16)
-_A_CLOSE_TCP = const(17)
 
 
 class ConnectionClosed(Exception):
@@ -75,13 +66,6 @@ def _utf8(b, n):
     return s
 
 
-def _close_ok(p):
-    # A Close payload, received or to send: empty, or a status code allowed on the wire
-    # (1000-1003, 1007-1014, 3000-4999; 7.4) and a UTF-8 reason of at most 123 bytes.
-    c = len(p) > 1 and p[0] << 8 | p[1]
-    return not p or len(p) < 126 and (999 < c < 1004 or 1006 < c < 1015 or 2999 < c < 5000) and _utf8(p[2:], len(p) - 2) is not None
-
-
 class Connection:
     """The client side of one WebSocket connection, as a state machine over bytes."""
 
@@ -91,7 +75,7 @@ class Connection:
         self.delays = d = list(W.TIMER_MS)
         if open_ms:
             d[_T_OPEN_TIMEOUT] = open_ms
-        self.subprotocol = self.close_code = self.error = self.out = self.msg = self.outgoing = self.frag = self.text = None
+        self.subprotocol = self.close_code = self.error = self.out = self.msg = self.outgoing = self.frag = None
         self.close_reason = ''
         self.carry = self.payload = self.head = b''  # carry: an incomplete code point ending the text so far
         # The decoder reads into rbuf[rpos:rend]: the handshake response while head is not None,
@@ -158,17 +142,15 @@ class Connection:
         self._request(_E_SEND_MESSAGE, (1, data.encode()) if isinstance(data, str) else (2, data))
 
     def ping(self, data=b''):
-        data = data.encode() if isinstance(data, str) else data
+        """Queue a Ping with up to 125 bytes of payload."""
         if len(data) > 125:
             raise ValueError('ping over 125 bytes')
         self._request(_E_SEND_PING, (9, data))
 
     def close(self, code=1000, reason=''):
         """Start the closing handshake (nothing happens if it has started)."""
-        p = code.to_bytes(2, 'big') + reason.encode()
-        if not _close_ok(p):
-            raise ValueError('bad close code or reason')
-        self._request(_E_CLOSE_REQUEST, (8, p))
+        import uwebsockets.closing as c
+        self._request(_E_CLOSE_REQUEST, (8, c.payload(code, reason)))
 
     def _request(self, ev, outgoing):
         self.outgoing = outgoing
@@ -176,16 +158,6 @@ class Connection:
         self.outgoing = None
         if not done and ev != _E_CLOSE_REQUEST:
             raise ConnectionClosed('not open')
-
-    def data_to_send(self):
-        """Bytes to write, or None. Each frame is built whole, to go out in one write."""
-        d, self.out = self.out, None
-        return d
-
-    def next_message(self):
-        """The message received (str or bytes), or None if there is none."""
-        m, self.msg = self.msg, None
-        return m
 
     def _frame(self, op, data):
         # Queue one frame masked with a fresh key (5.3). The XOR runs 256 bytes at a time
@@ -222,15 +194,13 @@ class Connection:
             if not fin and p and p[-1] > 0x7F:
                 from uwebsockets.utf8 import tail
                 k = tail(p, _utf8)
-            s = _utf8(p, len(p) - k) if k >= 0 else None
-            if s is None:
+            if k < 0 or _utf8(p, len(p) - k) is None:
                 return False
             self.carry = bytes(p[len(p) - k:]) if k else b''
-            if fin and self.frag is None:
-                self.text = s  # a message in one frame: deliver_text needs no second decode
             return True
         if g == _G_CLOSE_PAYLOAD_OK:
-            return _close_ok(p)
+            import uwebsockets.closing as c
+            return c.payload_ok(p)
         return self.error is None  # _G_HANDSHAKE_OK
 
     def act(self, a):
@@ -238,8 +208,8 @@ class Connection:
         if a == _A_BEGIN_MESSAGE:
             self.frag = p
         elif a == _A_DELIVER_TEXT:
-            self.msg = self.text if self.text is not None else str(self.frag, 'utf-8')
-            self.text = self.frag = None
+            self.msg = str(self.frag, 'utf-8')
+            self.frag = None
         elif a == _A_DELIVER_BINARY:
             self.msg = bytes(self.frag)
             self.frag = None
@@ -249,19 +219,9 @@ class Connection:
             self._frame(*self.outgoing)
         elif a == _A_SEND_PONG:
             self._frame(10, p)  # the Ping's payload, unchanged (5.5.3)
-        elif a in (_A_REPLY_CLOSE, _A_RECORD_CLOSE):
-            self.close_code = p[0] << 8 | p[1] if len(p) > 1 else 1005
-            self.close_reason = len(p) > 2 and _utf8(p[2:], len(p) - 2) or ''
-            if a == _A_REPLY_CLOSE:
-                self._frame(8, p[:2])  # echo the status code (5.5.1)
-        elif a in (_A_FAIL_PROTOCOL, _A_FAIL_INVALID_TEXT, _A_FAIL_TOO_BIG):
-            self.close_code = 1002 if a == _A_FAIL_PROTOCOL else 1007 if a == _A_FAIL_INVALID_TEXT else 1009
-            self._frame(8, self.close_code.to_bytes(2, 'big'))
-        elif a == _A_CLOSE_TCP:
-            # The I/O layer closes the socket once the machine has stopped. Without a Close
-            # received (or sent for a failure) the connection closed abnormally (7.1.5).
-            if self.close_code is None:
-                self.close_code = 1006
-        else:
+        elif self.request is not None:  # while opening, the rest are the handshake's
             import uwebsockets.handshake as hs
             hs.act(self, a)
+        else:  # and afterwards they are the end of the connection's
+            import uwebsockets.closing as c
+            c.act(self, a)
