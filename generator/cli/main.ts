@@ -1,9 +1,12 @@
 // Entry point of the `wirestate` command.
 import { EXIT_OK, EXIT_USAGE, runCommand, type Command } from './command.ts';
 import { generate } from './commands/generate.ts';
+import { sim } from './commands/sim.ts';
+import { demo } from './commands/demo.ts';
+import { bench } from './commands/bench.ts';
 import { version } from '../version.ts';
 
-export const commands: Command[] = [generate];
+export const commands: Command[] = [generate, sim, demo, bench];
 
 function usage(): string {
   return [

@@ -34,6 +34,10 @@ _G_HANDSHAKE_OK = const(0)
 _G_FIN = const(1)
 _G_UTF8_OK = const(2)
 _G_CLOSE_PAYLOAD_OK = const(3)
+_A_SEND_HANDSHAKE = const(0)  # uwebsockets.handshake.act()'s
+_A_RELEASE_HANDSHAKE = const(1)
+_A_FAIL_HANDSHAKE = const(2)
+_A_FAIL_OPEN_TIMEOUT = const(3)
 _A_BEGIN_MESSAGE = const(4)
 _A_APPEND_FRAGMENT = const(5)
 _A_DELIVER_TEXT = const(6)
@@ -219,9 +223,9 @@ class Connection:
             self._frame(*self.outgoing)
         elif a == _A_SEND_PONG:
             self._frame(10, p)  # the Ping's payload, unchanged (5.5.3)
-        elif self.request is not None:  # while opening, the rest are the handshake's
+        elif a in (_A_SEND_HANDSHAKE, _A_RELEASE_HANDSHAKE, _A_FAIL_HANDSHAKE, _A_FAIL_OPEN_TIMEOUT):
             import uwebsockets.handshake as hs
             hs.act(self, a)
-        else:  # and afterwards they are the end of the connection's
+        else:  # the end of the connection
             import uwebsockets.closing as c
             c.act(self, a)
