@@ -34,6 +34,7 @@ export interface Build {
 
 export function specFiles(root: string): string[] {
   const dir = join(root, specDir);
+  if (!existsSync(dir)) throw new SpecError([{ file: specDir, line: 1, col: 1, message: `no ${specDir}/ folder in ${root}: run in a project root or pass --root` }]);
   return readdirSync(dir)
     .filter((f) => /\.ya?ml$/.test(f))
     .sort()
@@ -124,7 +125,12 @@ export function writeOutputs(root: string, outputs: Map<string, string>): Stalen
     return [temp, full] as const;
   });
   for (const [temp, full] of temps) renameSync(temp, full);
-  for (const path of s.orphaned) rmSync(join(root, path));
+  for (const path of s.orphaned) {
+    rmSync(join(root, path));
+    for (let dir = dirname(join(root, path)); managedDirs.some((m) => dir.startsWith(join(root, m) + '/')) && readdirSync(dir).length === 0; dir = dirname(dir)) {
+      rmSync(dir, { recursive: true });
+    }
+  }
   return s;
 }
 

@@ -5,7 +5,17 @@ import type { Diagnostic } from '../spec/diagnostics.ts';
 import type { FlatMachine } from './flatten.ts';
 
 export function checkMachine(flat: FlatMachine): Diagnostic[] {
-  return [...guardConflicts(flat.machine), ...unused(flat.machine), ...reachability(flat)];
+  return [...guardConflicts(flat.machine), ...unused(flat.machine), ...reachability(flat), ...idClashes(flat.machine)];
+}
+
+/** A compound state x has the runtime id _S_X_END (see ids.ts), so no state may be named x_end. */
+function idClashes(m: MachineIR): Diagnostic[] {
+  return m.states.flatMap((s) => {
+    const twin = m.states.find((t) => t.name === `${s.name}_end`);
+    return s.children.length && twin
+      ? [{ ...twin.pos, message: `state '${twin.name}' would share the runtime id _S_${twin.name.toUpperCase()} with the end of compound state '${s.name}'; rename it` }]
+      : [];
+  });
 }
 
 /**

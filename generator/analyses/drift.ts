@@ -80,8 +80,10 @@ function classMethods(source: string, name: string, seen = new Set<string>()): s
   if (start < 0) return null;
   const bases = /^class \w+\(([^)]*)\)/.exec(lines[start]!)?.[1]?.split(',').map((b) => b.trim()).filter(Boolean) ?? [];
   const methods: string[] = [];
-  for (let i = start + 1; i < lines.length && !/^\S/.test(lines[i]!); i++) {
-    const def = /^ {4}def (\w+)\s*\(/.exec(lines[i]!);
+  const body = lines.slice(start + 1).find((l) => l.trim() && !l.trim().startsWith('#'));
+  const indent = body ? /^\s*/.exec(body)![0] : '    ';
+  for (let i = start + 1; i < lines.length && (!lines[i]!.trim() || lines[i]!.startsWith(indent)); i++) {
+    const def = new RegExp(`^${indent}def (\\w+)\\s*\\(`).exec(lines[i]!);
     if (def) methods.push(def[1]!);
   }
   for (const base of bases) methods.push(...(classMethods(source, base, seen) ?? []));

@@ -58,7 +58,9 @@ export function encode(flat: FlatMachine): Tables {
     }
     return p;
   };
-  program([1, 0, leafId.get(flat.start.target)!, flat.start.steps.length, ...flat.start.steps.map(step)]);
+  // Program 0 starts the machine and is never shared: a CELL value of 0 means "ignored", so a
+  // transition whose bytes happen to equal the start program's must get a program of its own.
+  programs.push([1, 0, leafId.get(flat.start.target)!, flat.start.steps.length, ...flat.start.steps.map(step)]);
 
   const rows: number[][] = [];
   const rowIndex = new Map<string, number>();

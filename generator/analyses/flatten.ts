@@ -32,11 +32,14 @@ export function flatten(m: MachineIR): FlatMachine {
   const leaves = [...atomic.filter((s) => !s.final), ...atomic.filter((s) => s.final)].map((s) => s.index);
   const events = eventNames(m);
   const candidates = leaves.map((leaf) =>
-    events.map((event) =>
-      ancestry(m, leaf).flatMap((s) =>
+    events.map((event) => {
+      const all = ancestry(m, leaf).flatMap((s) =>
         m.transitions.filter((t) => t.source === s.index && t.event === event).map((t) => resolve(m, leaf, t)),
-      ),
-    ),
+      );
+      // Past an unguarded candidate (a child's, overriding its ancestors') none can be taken.
+      const first = all.findIndex((c) => c.guard === null);
+      return first < 0 ? all : all.slice(0, first + 1);
+    }),
   );
   const entered = enterPath(m, null, m.initial, true);
   return {

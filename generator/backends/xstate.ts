@@ -33,7 +33,7 @@ export function emitXState(m: MachineIR): string {
     docs: [`Events of the ${m.name} machine.`],
     type: (w) => {
       for (const name of eventNames(m)) {
-        w.newLine().write(`/** ${oneLine(eventDoc.get(name) ?? '')} */`).newLine().write(`| { type: ${q(name)} }`);
+        w.newLine().write(`/** ${comment(eventDoc.get(name) ?? '')} */`).newLine().write(`| { type: ${q(name)} }`);
       }
     },
   });
@@ -56,7 +56,7 @@ export function emitXState(m: MachineIR): string {
   file.addVariableStatement({
     isExported: true,
     declarationKind: VariableDeclarationKind.Const,
-    docs: [oneLine(m.doc)],
+    docs: [comment(m.doc)],
     declarations: [
       {
         name: xstateMachineName(m.name),
@@ -124,5 +124,7 @@ function list(items: Value[]): WriterFunction {
 
 const q = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
+/** A doc as one line that is safe inside a comment. */
+const comment = (s: string) => oneLine(s).replace(/\*\//g, '*\\/');
 const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 const pascal = (s: string) => camel(s).replace(/^./, (c) => c.toUpperCase());

@@ -12,7 +12,7 @@ let validator: ValidateFunction | undefined;
 
 function compile(): ValidateFunction {
   const Ajv = AjvModule.default ?? AjvModule;
-  const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+  const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
   validator ??= ajv.compile(JSON.parse(readFileSync(schemaPath, 'utf8')));
   return validator;
 }
@@ -22,9 +22,10 @@ export function checkSchema(source: SpecSource): Diagnostic[] {
   if (validate(source.data)) return [];
   return condense(validate.errors ?? []).map((e) => {
     const path = splitPointer(e.instancePath);
-    const { key, message } = describe(e, path);
-    const at = key ? [...path, key] : path;
-    return { ...posAt(source, nodeAt(source, at, key !== undefined)), message };
+    const { key, at, message } = describe(e, path);
+    // An object's own problems are shown at its name (its key in the parent mapping).
+    const node = key ? nodeAt(source, [...path, key], true) : at === 'key' && path.length ? nodeAt(source, path, true) : nodeAt(source, path);
+    return { ...posAt(source, node), message };
   });
 }
 
@@ -41,6 +42,7 @@ function condense(errors: ErrorObject[]): ErrorObject[] {
   const anyOfAt = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
   const kept = errors.filter((e) => {
     if (e.keyword === 'anyOf') return false;
+    if (e.propertyName !== undefined) return false; // a name's own error: its propertyNames error says it
     if (anyOfAt.has(e.instancePath) && e.keyword === 'type') return false;
     if (anyOfAt.has(e.instancePath) && e.keyword === 'pattern' && e.schemaPath.includes('/name/')) return false;
     return true;
@@ -59,17 +61,19 @@ function condense(errors: ErrorObject[]): ErrorObject[] {
   });
 }
 
+/** What each anyOf in the schema accepts, keyed by its description. */
 const anyOfExpectations: Record<string, string> = {
-  transitions: 'expected a target state name, a transition {target, guard|unless, actions}, or a list of transitions',
-  nameList: 'expected a name or a list of names',
-  item: 'expected a doc string or {doc: ...}',
+  'A target state name, one transition, or a list of guarded candidates tried in order.':
+    'expected a target state name, a transition {target, guard|unless, actions}, or a list of transitions',
+  'A name or a list of names.': 'expected a name or a list of names',
+  'A doc string, or an object with a doc.': 'expected a doc string or {doc: ...}',
 };
 
-function describe(e: ErrorObject, path: string[]): { key?: string; message: string } {
+function describe(e: ErrorObject, path: string[]): { key?: string; at?: 'key'; message: string } {
   const where = path.length ? `'${path.join('.')}'` : 'the spec';
   switch (e.keyword) {
     case 'required':
-      return { message: `${where} is missing the required key '${(e.params as { missingProperty: string }).missingProperty}'` };
+      return { at: 'key', message: `${where} is missing the required key '${(e.params as { missingProperty: string }).missingProperty}'` };
     case 'additionalProperties': {
       const key = (e.params as { additionalProperty: string }).additionalProperty;
       const allowed = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {}).filter((k) => k !== '$schema');
@@ -85,8 +89,8 @@ function describe(e: ErrorObject, path: string[]): { key?: string; message: stri
     case 'not':
       return { message: `a transition takes either 'guard' or 'unless', not both` };
     case 'anyOf': {
-      const def = /#\/definitions\/(\w+)\/anyOf$/.exec(e.schemaPath)?.[1] ?? '';
-      return { message: `${where}: ${anyOfExpectations[def] ?? e.message}` };
+      const description = (e.parentSchema as { description?: string } | undefined)?.description ?? '';
+      return { message: `${where}: ${anyOfExpectations[description] ?? e.message}` };
     }
     case 'minProperties':
     case 'minItems':
