@@ -1,0 +1,65 @@
+// Shared helpers for the generator tests: throwaway project roots and the real CLI.
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+export const binPath = join(repoRoot, 'generator/bin/wirestate.mjs');
+
+/** A fresh empty directory under the system temp folder; remove it with `removeRoot`. */
+export function makeRoot(label: string): string {
+  return mkdtempSync(join(tmpdir(), `wirestate-${label}-`));
+}
+
+export function removeRoot(root: string | undefined): void {
+  if (root) rmSync(root, { recursive: true, force: true });
+}
+
+/** Writes `files` (project-relative path -> content) under `root`, creating folders. */
+export function writeTree(root: string, files: Record<string, string>): void {
+  for (const [path, content] of Object.entries(files)) {
+    const full = join(root, path);
+    mkdirSync(dirname(full), { recursive: true });
+    writeFileSync(full, content);
+  }
+}
+
+/** Every file under `dir`, as relative path (with forward slashes) -> content; empty if `dir` is absent. */
+export function readTree(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!existsSync(dir)) return out;
+  const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile());
+  for (const d of files) {
+    const full = join(d.parentPath, d.name);
+    out.set(relative(dir, full).split('\\').join('/'), readFileSync(full, 'utf8'));
+  }
+  return new Map([...out].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** A temp project root holding copies of the repo's spec/, runtime-esp8266/ and generated/ (no templates). */
+export function copyOfRepo(label: string, parts = ['spec', 'runtime-esp8266', 'generated']): string {
+  const root = makeRoot(label);
+  for (const part of parts) cpSync(join(repoRoot, part), join(root, part), { recursive: true });
+  return root;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node generator/bin/wirestate.mjs ...args` in `cwd` (default: the repository). */
+export function runCli(args: string[], cwd = repoRoot): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [binPath, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
