@@ -20,12 +20,12 @@ TIMER_MS = (10000, 2000)  # default timer durations
 # Ids, for the runtime's private const() copies (`npx wirestate generate` checks them):
 #
 #   _E_HANDSHAKE_RESPONSE = const(0)  # event 'handshake_response'
-#   _E_TEXT_FRAME = const(1)  # event 'text_frame'
-#   _E_BINARY_FRAME = const(2)  # event 'binary_frame'
-#   _E_CONTINUATION_FRAME = const(3)  # event 'continuation_frame'
-#   _E_PING_FRAME = const(4)  # event 'ping_frame'
-#   _E_PONG_FRAME = const(5)  # event 'pong_frame'
-#   _E_CLOSE_FRAME = const(6)  # event 'close_frame'
+#   _E_TEXT = const(1)  # event 'text'
+#   _E_BINARY = const(2)  # event 'binary'
+#   _E_CONTINUATION = const(3)  # event 'continuation'
+#   _E_PING = const(4)  # event 'ping'
+#   _E_PONG = const(5)  # event 'pong'
+#   _E_CLOSE = const(6)  # event 'close'
 #   _E_PROTOCOL_ERROR = const(7)  # event 'protocol_error'
 #   _E_MESSAGE_TOO_BIG = const(8)  # event 'message_too_big'
 #   _E_TCP_CLOSED = const(9)  # event 'tcp_closed'
@@ -79,7 +79,7 @@ CELL = (
     b'\x00\x04\x05\x06\x07\x08\x09\x06\x0a\x0b\x0c\x0d\x0e\x00\x00'  # row 1: idle
     b'\x00\x06\x06\x0f\x07\x08\x09\x06\x0a\x0b\x0c\x0d\x0e\x00\x00'  # row 2: in_text
     b'\x00\x06\x06\x10\x07\x08\x09\x06\x0a\x0b\x0c\x0d\x0e\x00\x00'  # row 3: in_binary
-    b'\x00\x00\x00\x00\x00\x00\x11\x00\x00\x12\x00\x00\x00\x00\x12'  # row 4: sent
+    b'\x00\x00\x00\x00\x07\x00\x11\x00\x00\x12\x00\x00\x00\x00\x12'  # row 4: sent
     b'\x00\x00\x00\x00\x00\x00\x00\x00\x00\x12\x00\x00\x00\x00\x12'  # row 5: received
     b'\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00'  # row 6: closed, failed
 )
@@ -93,19 +93,19 @@ PROG = (
     b'\x02\x01\x01\x02\x01\x13\x00\x07\x04\x01\x13\x02\x11'  # 1 @6: connecting.handshake_response
     b'\x01\x00\x07\x04\x01\x13\x02\x11'  # 2 @19: connecting.tcp_closed
     b'\x01\x00\x07\x04\x01\x13\x03\x11'  # 3 @27: connecting.open_timeout
-    b'\x03\x83\x04\x02\x0c\x14\x02\xff\x02\x04\x06\x00\x02\x01\x04'  # 4 @35: idle.text_frame
-    b'\x02\x02\xff\x02\x04\x07\x00\x03\x01\x04'  # 5 @50: idle.binary_frame
-    b'\x01\x00\x04\x02\x0b\x14'  # 6 @60: idle.continuation_frame, idle.protocol_error, in_text.text_frame (+5)
-    b'\x01\x00\xff\x01\x08'  # 7 @66: idle.ping_frame, in_text.ping_frame, in_binary.ping_frame
-    b'\x01\x00\xff\x00'  # 8 @71: idle.pong_frame, in_text.pong_frame, in_binary.pong_frame
-    b'\x02\x04\x05\x02\x09\x14\x00\x05\x02\x0b\x14'  # 9 @75: idle.close_frame, in_text.close_frame, in_binary.close_frame
+    b'\x03\x83\x04\x02\x0c\x14\x02\xff\x02\x04\x06\x00\x02\x01\x04'  # 4 @35: idle.text
+    b'\x02\x02\xff\x02\x04\x07\x00\x03\x01\x04'  # 5 @50: idle.binary
+    b'\x01\x00\x04\x02\x0b\x14'  # 6 @60: idle.continuation, idle.protocol_error, in_text.text (+5)
+    b'\x01\x00\xff\x01\x08'  # 7 @66: idle.ping, in_text.ping, in_binary.ping (+1)
+    b'\x01\x00\xff\x00'  # 8 @71: idle.pong, in_text.pong, in_binary.pong
+    b'\x02\x04\x05\x02\x09\x14\x00\x05\x02\x0b\x14'  # 9 @75: idle.close, in_text.close, in_binary.close
     b'\x01\x00\x04\x02\x0d\x14'  # 10 @86: idle.message_too_big, in_text.message_too_big, in_binary.message_too_big
     b'\x01\x00\x06\x01\x11'  # 11 @92: idle.tcp_closed, in_text.tcp_closed, in_binary.tcp_closed
     b'\x01\x00\xff\x01\x0e'  # 12 @97: idle.send_message, in_text.send_message, in_binary.send_message
     b'\x01\x00\xff\x01\x0f'  # 13 @102: idle.send_ping, in_text.send_ping, in_binary.send_ping
     b'\x01\x00\x04\x02\x10\x14'  # 14 @107: idle.close_request, in_text.close_request, in_binary.close_request
-    b'\x03\x83\x04\x02\x0c\x14\x02\x01\x02\x05\x06\x00\xff\x01\x05'  # 15 @113: in_text.continuation_frame
-    b'\x02\x02\x01\x02\x05\x07\x00\xff\x01\x05'  # 16 @128: in_binary.continuation_frame
-    b'\x01\x00\x05\x01\x0a'  # 17 @138: sent.close_frame
+    b'\x03\x83\x04\x02\x0c\x14\x02\x01\x02\x05\x06\x00\xff\x01\x05'  # 15 @113: in_text.continuation
+    b'\x02\x02\x01\x02\x05\x07\x00\xff\x01\x05'  # 16 @128: in_binary.continuation
+    b'\x01\x00\x05\x01\x0a'  # 17 @138: sent.close
     b'\x01\x00\x06\x02\x15\x11'  # 18 @143: sent.tcp_closed, sent.close_timeout, received.tcp_closed (+1)
 )

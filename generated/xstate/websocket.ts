@@ -7,17 +7,17 @@ export type WebsocketEvent =
   /** The server's HTTP response to the opening handshake has been read up to its empty line (4.1, 4.2.2). */
   | { type: 'handshake_response' }
   /** A complete text frame (opcode 0x1) arrived; its payload is the current frame. */
-  | { type: 'text_frame' }
+  | { type: 'text' }
   /** A complete binary frame (opcode 0x2) arrived. */
-  | { type: 'binary_frame' }
+  | { type: 'binary' }
   /** A complete continuation frame (opcode 0x0) arrived. */
-  | { type: 'continuation_frame' }
+  | { type: 'continuation' }
   /** A Ping (opcode 0x9) arrived (5.5.2). */
-  | { type: 'ping_frame' }
+  | { type: 'ping' }
   /** A Pong (opcode 0xA) arrived (5.5.3). */
-  | { type: 'pong_frame' }
+  | { type: 'pong' }
   /** A Close (opcode 0x8) arrived (5.5.1). */
-  | { type: 'close_frame' }
+  | { type: 'close' }
   /** The decoder met a framing violation: a reserved bit set without an extension, a reserved opcode, a masked frame from the server, a control frame that is fragmented or longer than 125 bytes, or a 64-bit length with its top bit set (5.2, 5.5). */
   | { type: 'protocol_error' }
   /** A data frame's header announces a length that would take the message past the configured maximum; raised before any of its payload is read or allocated (7.4.1, code 1009). */
@@ -107,13 +107,13 @@ export const websocketMachine = setup({
       id: 'open',
       description: 'The WebSocket connection is established; messages flow both ways.',
       on: {
-        ping_frame: {
+        ping: {
           actions: ['send_pong']
         },
-        pong_frame: {
+        pong: {
           description: 'Unsolicited Pongs are allowed and ignored (5.5.3).'
         },
-        close_frame: [{
+        close: [{
           guard: 'close_payload_ok',
           target: '#received',
           actions: ['reply_close']
@@ -150,7 +150,7 @@ export const websocketMachine = setup({
           id: 'idle',
           description: 'Between messages.',
           on: {
-            text_frame: [{
+            text: [{
               guard: not('utf8_ok'),
               target: '#sent',
               actions: ['fail_invalid_text']
@@ -161,14 +161,14 @@ export const websocketMachine = setup({
               target: '#in_text',
               actions: ['begin_message']
             }],
-            binary_frame: [{
+            binary: [{
               guard: 'fin',
               actions: ['begin_message', 'deliver_binary']
             }, {
               target: '#in_binary',
               actions: ['begin_message']
             }],
-            continuation_frame: {
+            continuation: {
               target: '#sent',
               actions: ['fail_protocol'],
               description: 'A continuation frame with no message to continue.'
@@ -179,7 +179,7 @@ export const websocketMachine = setup({
           id: 'in_text',
           description: 'Assembling a fragmented text message.',
           on: {
-            continuation_frame: [{
+            continuation: [{
               guard: not('utf8_ok'),
               target: '#sent',
               actions: ['fail_invalid_text']
@@ -190,12 +190,12 @@ export const websocketMachine = setup({
             }, {
               actions: ['append_fragment']
             }],
-            text_frame: {
+            text: {
               target: '#sent',
               actions: ['fail_protocol'],
               description: 'A new message may not start before the fragmented one ends.'
             },
-            binary_frame: {
+            binary: {
               target: '#sent',
               actions: ['fail_protocol']
             }
@@ -205,18 +205,18 @@ export const websocketMachine = setup({
           id: 'in_binary',
           description: 'Assembling a fragmented binary message.',
           on: {
-            continuation_frame: [{
+            continuation: [{
               guard: 'fin',
               target: '#idle',
               actions: ['append_fragment', 'deliver_binary']
             }, {
               actions: ['append_fragment']
             }],
-            text_frame: {
+            text: {
               target: '#sent',
               actions: ['fail_protocol']
             },
-            binary_frame: {
+            binary: {
               target: '#sent',
               actions: ['fail_protocol']
             }
@@ -246,9 +246,13 @@ export const websocketMachine = setup({
           id: 'sent',
           description: 'We sent a Close first (or failed the connection); waiting for the server\'s.',
           on: {
-            close_frame: {
+            close: {
               target: '#received',
               actions: ['record_close']
+            },
+            ping: {
+              actions: ['send_pong'],
+              description: 'A Ping is answered until the server\'s Close has been received (5.5.2).'
             }
           }
         },

@@ -16,20 +16,20 @@ import websocket_fsm as W
 _S_OPEN = const(1)
 _S_OPEN_END = const(4)
 _FINAL = const(6)
-_E_CLOSE_REQUEST = const(12)
 
 
-def connect(uri, headers=None, subprotocols=None, timeout=None, max_size=65536, ssl=None):
-    """Open a WebSocket connection to a ws:// or wss:// URL; return the
-    Websocket once the opening handshake has succeeded.
+def connect(uri, *args, **kw):
+    """connect(uri, headers=None, subprotocols=None, timeout=None, max_size=65536, ssl=None):
+    open a WebSocket connection to a ws:// or wss:// URL; return the Websocket once the opening
+    handshake has succeeded.
 
     headers: extra request headers (dict or (name, value) pairs); subprotocols: names to offer;
     timeout: seconds for the TCP connect and for the handshake each; max_size: the longest
     message accepted, in bytes (a longer one closes the connection with 1009); ssl: an
     SSLContext for wss:// (default: the platform's). Raises HandshakeError or OSError.
     """
-    import uwebsockets.handshake as hs  # connect-time code, dropped once the handshake is over
-    return hs.connect(Websocket, uri, headers, subprotocols, timeout, max_size, ssl)
+    import uwebsockets.handshake as hs  # connect-time code (defaults included), dropped once the handshake is over
+    return hs.connect(Websocket, uri, *args, **kw)
 
 
 class Websocket(Connection):
@@ -60,14 +60,15 @@ class Websocket(Connection):
         # send(), ping() and close() queue their frame; write it now, and take in what has
         # arrived meanwhile. close() then waits for the closing handshake and the TCP close.
         Connection._request(self, ev, outgoing)
-        self._step(0)
-        while ev == _E_CLOSE_REQUEST and self.state < _FINAL:
+        self._step(-1)
+        while outgoing[0] == 8 and self.state < _FINAL:  # a Close (opcode 8)
             self._step(None)
 
     def _step(self, ms):
         # Write what is queued; then, unless a message waits to be taken, read what is there
-        # (one frame's worth at most) and decode it, waiting first at most ms if nothing is
-        # (None: until a timer is due, or for ever). If a non-zero ms runs out, OSError(ETIMEDOUT).
+        # (one frame's worth at most) and decode it. If nothing is there, wait: ms None until a
+        # timer is due (or for ever); ms >= 0 at most that long, then OSError(ETIMEDOUT); ms < 0
+        # not at all.
         s = self.sock
         try:
             d, self.out = self.out, None
@@ -85,11 +86,12 @@ class Websocket(Connection):
                     n = None
                 if n is not None:
                     self.received(n)
-                else:
+                elif ms is None or ms >= 0:
                     w = due(W, self)
-                    t = ms if w is None or ms is not None and ms <= w else w
-                    if w != 0 and not self.poller.poll(-1 if t is None else t) and ms and t == ms:
-                        raise OSError(ETIMEDOUT, 'timed out')
+                    if w != 0:  # no timer fired
+                        t = w if ms is None or w is not None and w < ms else ms
+                        if not self.poller.poll(-1 if t is None else t) and t == ms:
+                            raise OSError(ETIMEDOUT, 'timed out')
         except OSError as e:
             if e.errno == ETIMEDOUT:
                 raise

@@ -33,7 +33,11 @@ def act(c, a):
     """The websocket machine's actions for the end of a connection, for Connection.act()."""
     from uwebsockets.protocol import _utf8
     p = c.payload
+    if a == _A_RECORD_CLOSE and c.close_code is not None:
+        return  # we failed the connection: its code says why, whatever the server answers
     if a in (_A_REPLY_CLOSE, _A_RECORD_CLOSE):
+        if not payload_ok(p):  # (reply_close only comes after the guard checked it)
+            p = b'\x03\xea'  # a Close we cannot accept in answer to ours: 1002
         c.close_code = p[0] << 8 | p[1] if len(p) > 1 else 1005
         c.close_reason = len(p) > 2 and _utf8(p[2:], len(p) - 2) or ''
         if a == _A_REPLY_CLOSE:

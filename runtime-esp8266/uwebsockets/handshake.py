@@ -12,14 +12,13 @@ import websocket_fsm as W
 # Ids in the websocket machine (checked against the spec by `npx wirestate generate`).
 _E_HANDSHAKE_RESPONSE = const(0)
 _S_CONNECTING = const(0)
-_FINAL = const(6)
 _A_SEND_HANDSHAKE = const(0)
 _A_RELEASE_HANDSHAKE = const(1)
 _A_FAIL_HANDSHAKE = const(2)
 _A_FAIL_OPEN_TIMEOUT = const(3)
 
 
-def connect(cls, uri, headers, protocols, timeout, max_size, ssl):
+def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=65536, ssl=None):
     """uwebsockets.client.connect(): dial, then run the handshake on a new cls connection."""
     import dial
     from select import poll, POLLIN
@@ -34,7 +33,7 @@ def connect(cls, uri, headers, protocols, timeout, max_size, ssl):
         dial.unload()
     s.setblocking(False)
     ws = cls(host if port == (443 if tls else 80) else '%s:%d' % (host, port), path, headers,
-             protocols, max_size, timeout and int(timeout * 1000))
+             subprotocols, max_size, timeout and int(timeout * 1000))
     ws.sock = s
     ws.poller = poll()
     ws.poller.register(s, POLLIN)
@@ -113,34 +112,22 @@ def act(c, a):
         c.error = c.error or ('no handshake response in time' if a == _A_FAIL_OPEN_TIMEOUT else 'connection closed during the handshake')
 
 
-def feed(c, data):
-    """Decode bytes already in memory (a connection's first frames may come with the response)."""
-    mv = memoryview(data)
-    while len(mv) and c.state < _FINAL:
-        b = c.buffer()
-        k = min(len(b), len(mv))
-        b[:k] = mv[:k]
-        mv = mv[k:]
-        c.received(k)
-
-
 def received(c, n):
-    """Connection c read n bytes of the response into its buffer: once the head is complete,
-    judge it, and decode the frames that came after it."""
+    """Connection c read n bytes of the response into its buffer. Until the head is complete,
+    ask for no more bytes than its end ("\\r\\n\\r\\n") may still be away, so that frames sent
+    right after it stay in the socket; then judge it."""
     h = c.head + c.rbuf[:n]
-    e = h.find(b'\r\n\r\n', max(0, len(h) - n - 3))
     c.head = h
-    if e >= 0:
-        c.error, c.subprotocol = verify(h[:e], *c.request)
+    if h.endswith(b'\r\n\r\n'):
+        c.error, c.subprotocol = verify(h[:-4], *c.request)
     elif len(h) > 4096:
         c.error = 'response header over 4 KiB'
     else:
+        c.rpos, c.rend = 0, 1 if h.endswith(b'\r\n\r') else 2 if h.endswith(b'\r\n') else 3 if h.endswith(b'\r') else 4
         return
     c.head = None
-    c.rbuf, c.rpos, c.rend = c.hdr, 0, 2
+    c.rpos, c.rend = 0, 2
     fire(W, c, _E_HANDSHAKE_RESPONSE)
-    if len(h) > e + 4 >= 4:
-        feed(c, h[e + 4:])
 
 
 def unload():

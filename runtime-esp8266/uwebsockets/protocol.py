@@ -2,7 +2,8 @@
 #
 # Bytes read from the socket go into buffer() and are announced with received(n); bytes to
 # write wait in `out` and a message received in `msg`, for the caller to take (and set to None).
-# The decoder asks for exactly the bytes the current frame needs, so no read runs past a frame.
+# The decoder asks for no more bytes than the handshake response or the current frame may still
+# have, so no read runs past either: what follows stays in the socket until it is wanted.
 # Lifecycle and message assembly are the websocket machine (spec/websocket.yaml) run by fsm
 # from the tables in websocket_fsm: this class decodes bytes into its events and implements its
 # guards and actions, guard() and act().
@@ -16,12 +17,12 @@ from fsm import const, fire, start
 import websocket_fsm as W
 
 # Ids in the websocket machine (`npx wirestate generate` checks them against the spec).
-_E_TEXT_FRAME = const(1)
-_E_BINARY_FRAME = const(2)
-_E_CONTINUATION_FRAME = const(3)
-_E_PING_FRAME = const(4)
-_E_PONG_FRAME = const(5)
-_E_CLOSE_FRAME = const(6)
+_E_TEXT = const(1)
+_E_BINARY = const(2)
+_E_CONTINUATION = const(3)
+_E_PING = const(4)
+_E_PONG = const(5)
+_E_CLOSE = const(6)
 _E_PROTOCOL_ERROR = const(7)
 _E_MESSAGE_TOO_BIG = const(8)
 _E_TCP_CLOSED = const(9)
@@ -82,12 +83,11 @@ class Connection:
         self.subprotocol = self.close_code = self.error = self.out = self.msg = self.outgoing = self.frag = None
         self.close_reason = ''
         self.carry = self.payload = self.head = b''  # carry: an incomplete code point ending the text so far
-        # The decoder reads into rbuf[rpos:rend]: the handshake response while head is not None,
-        # then each frame's header (rbuf is hdr) and payload; rend 0 drops what comes.
-        self.hdr = bytearray(14)
-        self.rbuf = bytearray(128)
+        # The decoder reads into rbuf[rpos:rend]: the handshake response (while head is not None)
+        # and each frame's header into hdr, a payload into its own buffer; rend 0 drops what comes.
+        self.rbuf = self.hdr = bytearray(14)
         self.rpos = 0
-        self.rend = 128
+        self.rend = 4
         start(W, self)
 
     def buffer(self):
@@ -101,9 +101,11 @@ class Connection:
         if self.head is not None:  # the handshake response
             import uwebsockets.handshake as hs
             return hs.received(self, n)
+        if not self.rend:  # dropping
+            return
         self.rpos += n
         h = self.hdr
-        if self.rpos < self.rend or not self.rend:
+        if self.rpos < self.rend:
             return
         ev = _E_MESSAGE_TOO_BIG
         if self.rbuf is h:
@@ -131,15 +133,15 @@ class Connection:
             if ev is not None:
                 # The stream can no longer be trusted, or holds a frame we refuse to read:
                 # stop decoding, but go on reading so that the server closing TCP is seen.
-                self.rbuf, self.rend = h, 0
+                self.rbuf, self.rpos, self.rend = h, 0, 0
                 return fire(W, self, ev)
             if n:
                 return
         # A whole frame is in: its event, by opcode.
         self.rbuf, self.rpos, self.rend = h, 0, 2
         op = h[0] & 15
-        fire(W, self, (_E_CONTINUATION_FRAME, _E_TEXT_FRAME, _E_BINARY_FRAME)[op] if op < 8
-             else (_E_CLOSE_FRAME, _E_PING_FRAME, _E_PONG_FRAME)[op - 8])
+        fire(W, self, (_E_CONTINUATION, _E_TEXT, _E_BINARY)[op] if op < 8
+             else (_E_CLOSE, _E_PING, _E_PONG)[op - 8])
 
     def send(self, data):
         """Queue a message: str as text, bytes-like as binary. ConnectionClosed unless open."""

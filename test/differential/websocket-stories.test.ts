@@ -62,14 +62,14 @@ describe('websocket stories', () => {
     await tell(`
       start                                  -> connecting: send_handshake, arm open_timeout
       handshake_response +handshake_ok       -> idle: release_handshake, cancel open_timeout
-      text_frame +utf8_ok                    -> in_text: begin_message
-      ping_frame                             -> in_text: send_pong
-      continuation_frame +utf8_ok            -> in_text: append_fragment
-      pong_frame                             -> in_text
-      continuation_frame +utf8_ok +fin       -> idle: append_fragment, deliver_text
-      text_frame +utf8_ok +fin               -> idle: begin_message, deliver_text
-      close_frame +close_payload_ok          -> received: reply_close, arm close_timeout
-      text_frame +utf8_ok +fin               -> received (ignored)
+      text +utf8_ok                    -> in_text: begin_message
+      ping                             -> in_text: send_pong
+      continuation +utf8_ok            -> in_text: append_fragment
+      pong                             -> in_text
+      continuation +utf8_ok +fin       -> idle: append_fragment, deliver_text
+      text +utf8_ok +fin               -> idle: begin_message, deliver_text
+      close +close_payload_ok          -> received: reply_close, arm close_timeout
+      text +utf8_ok +fin               -> received (ignored)
       tcp_closed                             -> closed: cancel close_timeout, close_tcp
       send_message                           -> closed (ignored)
     `);
@@ -80,12 +80,12 @@ describe('websocket stories', () => {
       start                                  -> connecting: send_handshake, arm open_timeout
       handshake_response +handshake_ok       -> idle: release_handshake, cancel open_timeout
       send_message                           -> idle: write_message
-      binary_frame                           -> in_binary: begin_message
+      binary                           -> in_binary: begin_message
       close_request                          -> sent: write_close, arm close_timeout
-      continuation_frame +fin                -> sent (ignored)
+      continuation +fin                -> sent (ignored)
       send_ping                              -> sent (ignored)
-      close_frame                            -> received: record_close
-      close_frame +close_payload_ok          -> received (ignored)
+      close                            -> received: record_close
+      close +close_payload_ok          -> received (ignored)
       close_timeout                          -> closed: cancel close_timeout, close_tcp
     `);
   });
@@ -114,9 +114,9 @@ describe('websocket stories', () => {
     await tell(`
       start                                  -> connecting: send_handshake, arm open_timeout
       handshake_response +handshake_ok       -> idle: release_handshake, cancel open_timeout
-      text_frame +utf8_ok                    -> in_text: begin_message
-      continuation_frame +fin                -> sent: fail_invalid_text, arm close_timeout
-      close_frame +close_payload_ok          -> received: record_close
+      text +utf8_ok                    -> in_text: begin_message
+      continuation +fin                -> sent: fail_invalid_text, arm close_timeout
+      close +close_payload_ok          -> received: record_close
       tcp_closed                             -> closed: cancel close_timeout, close_tcp
     `);
   });
@@ -125,19 +125,19 @@ describe('websocket stories', () => {
     await tell(`
       start                                  -> connecting: send_handshake, arm open_timeout
       handshake_response +handshake_ok       -> idle: release_handshake, cancel open_timeout
-      binary_frame                           -> in_binary: begin_message
-      text_frame +utf8_ok +fin               -> sent: fail_protocol, arm close_timeout
+      binary                           -> in_binary: begin_message
+      text +utf8_ok +fin               -> sent: fail_protocol, arm close_timeout
       tcp_closed                             -> closed: cancel close_timeout, close_tcp
     `);
     await tell(`
       start                                  -> connecting: send_handshake, arm open_timeout
       handshake_response +handshake_ok       -> idle: release_handshake, cancel open_timeout
-      continuation_frame +utf8_ok +fin       -> sent: fail_protocol, arm close_timeout
+      continuation +utf8_ok +fin       -> sent: fail_protocol, arm close_timeout
     `);
     await tell(`
       start                                  -> connecting: send_handshake, arm open_timeout
       handshake_response +handshake_ok       -> idle: release_handshake, cancel open_timeout
-      close_frame                            -> received: fail_protocol, arm close_timeout
+      close                            -> received: fail_protocol, arm close_timeout
       close_timeout                          -> closed: cancel close_timeout, close_tcp
     `);
   });
@@ -146,7 +146,7 @@ describe('websocket stories', () => {
     await tell(`
       start                                  -> connecting: send_handshake, arm open_timeout
       handshake_response +handshake_ok       -> idle: release_handshake, cancel open_timeout
-      text_frame +utf8_ok                    -> in_text: begin_message
+      text +utf8_ok                    -> in_text: begin_message
       message_too_big                        -> sent: fail_too_big, arm close_timeout
     `);
     await tell(`

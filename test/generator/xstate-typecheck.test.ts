@@ -74,7 +74,7 @@ import { modemMachine } from '${rel('test/fixtures/golden/modem/expected/xstate/
 const log: string[] = [];
 const ws = websocketMachine.provide({
   actions: { send_handshake: () => void log.push('send_handshake') },
-  guards: { handshake_ok: () => true, utf8_ok: ({ event }) => event.type === 'text_frame' },
+  guards: { handshake_ok: () => true, utf8_ok: ({ event }) => event.type === 'text' },
 });
 const actor = createActor(ws).start();
 const event: WebsocketEvent = { type: 'handshake_response' };
@@ -118,16 +118,16 @@ describe('running the generated machines', () => {
     actor.send({ type: 'handshake_response' });
     expect(actor.getSnapshot().value).toEqual({ open: 'idle' });
     expect(take()).toEqual(['release_handshake']);
-    actor.send({ type: 'text_frame' });
+    actor.send({ type: 'text' });
     expect(take()).toEqual(['begin_message', 'deliver_text']);
     truth.fin = false;
-    actor.send({ type: 'binary_frame' });
+    actor.send({ type: 'binary' });
     expect(actor.getSnapshot().value).toEqual({ open: 'in_binary' });
-    actor.send({ type: 'ping_frame' });
+    actor.send({ type: 'ping' });
     expect(take()).toEqual(['begin_message', 'send_pong']);
     actor.send({ type: 'close_request' });
     expect(actor.getSnapshot().value).toEqual({ closing: 'sent' });
-    actor.send({ type: 'close_frame' });
+    actor.send({ type: 'close' });
     expect(actor.getSnapshot().value).toEqual({ closing: 'received' });
     actor.send({ type: 'tcp_closed' });
     expect(actor.getSnapshot().value).toBe('closed');
@@ -140,7 +140,7 @@ describe('running the generated machines', () => {
     const first = recorded(websocketMachine, truth);
     first.actor.send({ type: 'handshake_response' });
     first.take();
-    first.actor.send({ type: 'text_frame' });
+    first.actor.send({ type: 'text' });
     expect(first.actor.getSnapshot().value).toEqual({ closing: 'sent' });
     expect(first.take()).toEqual(['fail_invalid_text']);
     first.clock.increment(2000);
