@@ -1,4 +1,5 @@
-import { watch } from 'node:fs';
+import { existsSync, watch } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { build, compare, isFresh, writeOutputs, type Build } from '../../pipeline.ts';
@@ -76,7 +77,9 @@ function check(root: string): number {
 }
 
 function watchForever(root: string, quiet: boolean): Promise<number> {
-  console.log('watching spec/, templates/ and runtime-esp8266/ (Ctrl-C to stop)');
+  // The specs and the runtime (the drift check reads it) are the project's; templates are the toolkit's.
+  const dirs = [resolve(root, 'spec'), resolve(root, 'runtime-esp8266'), fileURLToPath(new URL('../../../templates', import.meta.url))].filter((d) => existsSync(d));
+  console.log(`watching ${dirs.join(', ')} (Ctrl-C to stop)`);
   let timer: NodeJS.Timeout | undefined;
   const rerun = () => {
     clearTimeout(timer);
@@ -85,6 +88,6 @@ function watchForever(root: string, quiet: boolean): Promise<number> {
       once(root, quiet);
     }, 150);
   };
-  for (const dir of ['spec', 'templates', 'runtime-esp8266']) watch(resolve(root, dir), { recursive: true }, rerun);
+  for (const dir of dirs) watch(dir, { recursive: true }, rerun);
   return new Promise(() => {});
 }

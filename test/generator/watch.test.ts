@@ -1,0 +1,48 @@
+// `generate --watch`: regenerates on save, reports a bad spec without writing, and recovers.
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { binPath, copyOfRepo, removeRoot } from './support.ts';
+
+describe('generate --watch', () => {
+  let root: string | undefined;
+  afterEach(() => removeRoot(root));
+
+  it('regenerates when a spec is saved, and writes nothing while it is invalid', async () => {
+    root = copyOfRepo('watch');
+    const child = spawn(process.execPath, [binPath, 'generate', '--watch', '--root', root], { env: { ...process.env, NO_COLOR: '1' } });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const waitFor = async (text: string, from: number) => {
+      for (let i = 0; i < 100 && !out.slice(from).includes(text); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(out.slice(from), `waiting for ${JSON.stringify(text)}`).toContain(text);
+    };
+    try {
+      await waitFor('watching', 0);
+      const spec = join(root, 'spec/websocket.yaml');
+      const ts = join(root, 'generated/xstate/websocket.ts');
+      const original = readFileSync(spec, 'utf8');
+
+      let mark = out.length;
+      writeFileSync(spec, original.replace('The application asked to send a Ping.', 'The application asked to send a Ping frame.'));
+      await waitFor('wrote   generated/xstate/websocket.ts', mark);
+      expect(readFileSync(ts, 'utf8')).toContain('The application asked to send a Ping frame.');
+
+      mark = out.length;
+      const before = readFileSync(ts, 'utf8');
+      writeFileSync(spec, original.replace('target: open', 'target: opne'));
+      await waitFor("unknown state 'opne' (did you mean 'open'?)", mark);
+      await waitFor('nothing was written', mark);
+      expect(readFileSync(ts, 'utf8')).toBe(before);
+
+      mark = out.length;
+      writeFileSync(spec, original);
+      await waitFor('wrote   generated/xstate/websocket.ts', mark);
+      expect(readFileSync(ts, 'utf8')).not.toContain('a Ping frame.');
+    } finally {
+      child.kill();
+    }
+  });
+});
