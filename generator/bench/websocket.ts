@@ -1,6 +1,8 @@
 // Figures for `npm run bench`: WebSocket throughput on the simulated ESP8266, decoding and
 // masking speed in the MicroPython VM, heap, and generator time. Speeds depend on the host;
 // heap figures are deterministic.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -14,28 +16,7 @@ export interface Figure {
   value: string;
 }
 
-// Python run on the device: open a sans-I/O Connection by answering its handshake request.
-const openConnection = `
-import hashlib, binascii
-from uwebsockets.protocol import Connection
-
-def opened(**kw):
-    c = Connection('bench', '/', **kw)
-    req, c.out = c.out, None
-    key = [l.split(b': ')[1] for l in req.split(b'\\r\\n') if l.lower().startswith(b'sec-websocket-key')][0]
-    accept = binascii.b2a_base64(hashlib.sha1(key + b'258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest())[:-1]
-    feed(c, b'HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\nSec-WebSocket-Accept: ' + accept + b'\\r\\n\\r\\n')
-    return c
-
-def feed(c, data):
-    mv = memoryview(data)
-    while len(mv):
-        b = c.buffer()
-        k = min(len(b), len(mv))
-        b[:k] = mv[:k]
-        mv = mv[k:]
-        c.received(k)
-`;
+const wsPeer = readFileSync(fileURLToPath(new URL('../sim/ws_peer.py', import.meta.url)), 'utf8');
 
 export async function websocketBench(root: string): Promise<Figure[]> {
   const figures: Figure[] = [];
@@ -45,14 +26,14 @@ export async function websocketBench(root: string): Promise<Figure[]> {
   };
 
   const echo = await startWebSocketServer((m) => m);
-  const dev = await SimDevice.boot({ files: projectFiles(root) });
+  const dev = await SimDevice.boot({ files: { ...projectFiles(root), '/lib/ws_peer.py': wsPeer } });
   try {
     const n = 1000;
     await dev.exec(`import time, uwebsockets.client\nws = uwebsockets.client.connect('${echo.url}')\nmsg = 'x' * 100\nfor i in range(20):\n    ws.send(msg); ws.recv()\nt0 = time.ticks_ms()\nfor i in range(${n}):\n    ws.send(msg)\n    assert ws.recv() == msg\nelapsed = time.ticks_diff(time.ticks_ms(), t0)\nws.close()`);
     const ms = await dev.eval<number>('elapsed');
     add('echo round trips/s, 100-byte text, simulated ESP8266', `${Math.round((n * 1000) / ms)} (${(ms / n).toFixed(2)} ms each)`);
 
-    await dev.exec(openConnection);
+    await dev.exec('from ws_peer import opened, feed');
     await dev.exec(`c = opened(max_size=1 << 20)\nframe = b'\\x81\\x64' + b'y' * 100\nburst = frame * 200\nt0 = time.ticks_us()\nfor i in range(10):\n    feed(c, burst)\nelapsed_us = time.ticks_diff(time.ticks_us(), t0)`);
     const decodeUs = await dev.eval<number>('elapsed_us');
     add('frames decoded/s, 100-byte text frames, sans-I/O core in the VM', `${Math.round((2000 * 1e6) / decodeUs)}`);

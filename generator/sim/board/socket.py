@@ -46,14 +46,55 @@ def getaddrinfo(host, port, af=0, type=0, proto=0, flags=0):
     return [(AF_INET, SOCK_STREAM, 0, "", (r, port))]
 
 
-class socket:
+def _checked(k):
+    # A host result: a count, None for EAGAIN (a non-blocking stream with nothing to give), or OSError.
+    if k < 0:
+        if k == -_EAGAIN:
+            return None
+        raise OSError(-k)
+    return k
+
+
+class _Stream:
+    # The stream methods the board's sockets and TLS sockets share (MicroPython's stream protocol).
+    def __init__(self, sid):
+        self._id = sid
+
+    def read(self, n=-1):
+        k = _checked(_h.read(self._id, n))
+        return k if k is None else _bytes(k)
+
+    def readinto(self, buf, nbytes=-1):
+        n = len(buf)
+        if 0 <= nbytes < n:
+            n = nbytes
+        return _checked(_h.readinto(self._id, _addr(buf), n))
+
+    def readline(self, limit=-1):
+        k = _checked(_h.readline(self._id, limit))
+        return k if k is None else _bytes(k)
+
+    def write(self, buf):
+        if isinstance(buf, str):
+            buf = buf.encode()
+        n = len(buf)
+        return _checked(_h.write(self._id, _addr(buf), n) if n else 0)
+
+    def setblocking(self, flag):
+        _h.settimeout(self._id, -1 if flag else 0)
+
+    def close(self):
+        _h.close(self._id)
+
+
+class socket(_Stream):
     def __init__(self, af=AF_INET, type=SOCK_STREAM, proto=0):
         if type != SOCK_STREAM:
             raise OSError(_EOPNOTSUPP)  # only TCP is simulated
         r = _h.sock_new()
         if r < 0:
             raise OSError(-r)
-        self._id = r
+        _Stream.__init__(self, r)
 
     def __repr__(self):
         return "<socket %s>" % _h.describe(self._id)
@@ -66,17 +107,11 @@ class socket:
     def settimeout(self, t):
         _h.settimeout(self._id, -1 if t is None else int(t * 1000))
 
-    def setblocking(self, flag):
-        _h.settimeout(self._id, -1 if flag else 0)
-
     def setsockopt(self, level, opt, val):
         pass
 
     def makefile(self, mode="rb", buffering=0):
         return self
-
-    def close(self):
-        _h.close(self._id)
 
     def recv(self, n):
         k = _h.recv(self._id, n)
@@ -95,41 +130,3 @@ class socket:
 
     def sendall(self, buf):
         self.send(buf)
-
-    def read(self, n=-1):
-        k = _h.read(self._id, n)
-        if k < 0:
-            if k == -_EAGAIN:
-                return None
-            raise OSError(-k)
-        return _bytes(k)
-
-    def readinto(self, buf, nbytes=-1):
-        n = len(buf)
-        if 0 <= nbytes < n:
-            n = nbytes
-        k = _h.readinto(self._id, _addr(buf), n)
-        if k < 0:
-            if k == -_EAGAIN:
-                return None
-            raise OSError(-k)
-        return k
-
-    def readline(self, limit=-1):
-        k = _h.readline(self._id, limit)
-        if k < 0:
-            if k == -_EAGAIN:
-                return None
-            raise OSError(-k)
-        return _bytes(k)
-
-    def write(self, buf):
-        if isinstance(buf, str):
-            buf = buf.encode()
-        n = len(buf)
-        k = _h.write(self._id, _addr(buf), n) if n else 0
-        if k < 0:
-            if k == -_EAGAIN:
-                return None
-            raise OSError(-k)
-        return k

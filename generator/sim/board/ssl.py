@@ -3,8 +3,9 @@
 # for together with cadata: then the chain is checked against that CA (and the host name
 # against server_hostname, when given). The wrapped object only has stream methods.
 import _simhost
-from uctypes import addressof as _addr, bytes_at as _bytes_at
-from uerrno import EAGAIN as _EAGAIN, ECONNABORTED as _ECONNABORTED
+from socket import _Stream
+from uctypes import addressof as _addr
+from uerrno import ECONNABORTED as _ECONNABORTED
 
 PROTOCOL_TLS_CLIENT = 0
 PROTOCOL_TLS_SERVER = 1
@@ -13,65 +14,14 @@ CERT_OPTIONAL = 1
 CERT_REQUIRED = 2
 
 _h = _simhost
-_stash = _h.stash
 _VERIFY_FAILED = -100001
 _TLS_FAILED = -100002
 
 
-def _bytes(k):
-    return _bytes_at(_stash(), k) if k else b""
-
-
-class SSLSocket:
-    def __init__(self, sid):
-        self._id = sid
-
+class SSLSocket(_Stream):
+    # Stream methods only, as on the board: no recv, send or settimeout.
     def __repr__(self):
         return "<SSLSocket %s>" % _h.describe(self._id)
-
-    def read(self, n=-1):
-        k = _h.read(self._id, n)
-        if k < 0:
-            if k == -_EAGAIN:
-                return None
-            raise OSError(-k)
-        return _bytes(k)
-
-    def readinto(self, buf, nbytes=-1):
-        n = len(buf)
-        if 0 <= nbytes < n:
-            n = nbytes
-        k = _h.readinto(self._id, _addr(buf), n)
-        if k < 0:
-            if k == -_EAGAIN:
-                return None
-            raise OSError(-k)
-        return k
-
-    def readline(self, limit=-1):
-        k = _h.readline(self._id, limit)
-        if k < 0:
-            if k == -_EAGAIN:
-                return None
-            raise OSError(-k)
-        return _bytes(k)
-
-    def write(self, buf):
-        if isinstance(buf, str):
-            buf = buf.encode()
-        n = len(buf)
-        k = _h.write(self._id, _addr(buf), n) if n else 0
-        if k < 0:
-            if k == -_EAGAIN:
-                return None
-            raise OSError(-k)
-        return k
-
-    def setblocking(self, flag):
-        _h.settimeout(self._id, -1 if flag else 0)
-
-    def close(self):
-        _h.close(self._id)
 
 
 def _b(x):

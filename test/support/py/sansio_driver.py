@@ -6,55 +6,19 @@
 #   [state, close_code, message types and sizes, exceptions from received(), send() outcome,
 #    client output (hex), bytes the decoder would not take]
 import json
-from binascii import b2a_base64, hexlify, unhexlify
-from hashlib import sha1
-from uwebsockets.protocol import Connection, ConnectionClosed
-
-_GUID = b'258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
+from binascii import hexlify, unhexlify
+from uwebsockets.protocol import ConnectionClosed
+from ws_peer import opened  # generator/sim/ws_peer.py
 
 
 def take_out(c):
-    # data_to_send() where the API has it, else the `out` attribute it wraps
-    f = getattr(c, 'data_to_send', None)
-    if f is not None:
-        return f()
     d, c.out = c.out, None
     return d
 
 
 def take_msg(c):
-    f = getattr(c, 'next_message', None)
-    if f is not None:
-        return f()
     m, c.msg = c.msg, None
     return m
-
-
-def put(c, data):
-    """Hand data to c through buffer()/received() (the handshake response, whole)."""
-    mv = memoryview(data)
-    while len(mv):
-        b = c.buffer()
-        k = min(len(b), len(mv))
-        if not k:
-            raise RuntimeError('buffer() empty during the handshake')
-        b[:k] = mv[:k]
-        mv = mv[k:]
-        c.received(k)
-
-
-def opened(max_size):
-    """A Connection in the open state: its request answered with a correct 101."""
-    c = Connection('fuzz.example', '/', None, None, max_size)
-    req = bytes(take_out(c))
-    i = req.find(b'Sec-WebSocket-Key: ') + 19
-    key = req[i:req.find(b'\r\n', i)]
-    accept = b2a_base64(sha1(key + _GUID).digest())[:-1]
-    put(c, b'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
-           b'Sec-WebSocket-Accept: ' + accept + b'\r\n\r\n')
-    if c.state != 1:
-        raise RuntimeError('not open after a correct 101: state %r error %r' % (c.state, c.error))
-    return c
 
 
 def run_case(data, chunks, end, max_size):
@@ -121,3 +85,4 @@ def run_batch(path):
         except Exception as e:
             res.append(['driver', '%s: %s' % (type(e).__name__, e)])
     return res
+
