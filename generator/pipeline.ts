@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { dirname, join, relative } from 'node:path';
 import type { MachineIR } from './ir/model.ts';
 import { SpecError, type Diagnostic } from './spec/diagnostics.ts';
-import { parseSpec } from './spec/source.ts';
+import { parseSpec, posAt, type SpecSource } from './spec/source.ts';
 import { checkSchema } from './spec/schema.ts';
 import { buildMachine } from './spec/build.ts';
 import { flatten, type FlatMachine } from './analyses/flatten.ts';
@@ -41,13 +41,23 @@ export function specFiles(root: string): string[] {
     .map((f) => join(specDir, f));
 }
 
-/** Validates one spec file and builds its machine, or returns the diagnostics. */
-export function compileSpec(root: string, file: string, text = readFileSync(join(root, file), 'utf8')): { compiled?: CompiledMachine; diagnostics: Diagnostic[] } {
+/** Validates one spec file and builds its machines, or returns the diagnostics. */
+export function compileSpec(root: string, file: string, text = readFileSync(join(root, file), 'utf8')): { machines: CompiledMachine[]; diagnostics: Diagnostic[] } {
   const parsed = parseSpec(file, text);
-  if (!parsed.source) return { diagnostics: parsed.diagnostics };
-  const schemaErrors = checkSchema(parsed.source);
+  const machines: CompiledMachine[] = [];
+  const diagnostics = [...parsed.diagnostics];
+  for (const source of parsed.sources) {
+    const one = compileMachine(root, source);
+    diagnostics.push(...one.diagnostics);
+    if (one.compiled) machines.push(one.compiled);
+  }
+  return diagnostics.length ? { machines: [], diagnostics } : { machines, diagnostics };
+}
+
+function compileMachine(root: string, source: SpecSource): { compiled?: CompiledMachine; diagnostics: Diagnostic[] } {
+  const schemaErrors = checkSchema(source);
   if (schemaErrors.length) return { diagnostics: schemaErrors };
-  const built = buildMachine(parsed.source);
+  const built = buildMachine(source);
   if (!built.machine) return { diagnostics: built.diagnostics };
   const machine = built.machine;
   const flat = flatten(machine);
@@ -57,7 +67,7 @@ export function compileSpec(root: string, file: string, text = readFileSync(join
   try {
     tables = encode(flat);
   } catch (e) {
-    if (e instanceof TableLimitError) return { diagnostics: [{ ...machine.states[0]!.pos, line: 1, col: 1, message: e.message }] };
+    if (e instanceof TableLimitError) return { diagnostics: [{ ...posAt(source, source.doc.contents), message: e.message }] };
     throw e;
   }
   const drift = checkDrift(root, machine, runtimeIds(flat, tables));
@@ -70,15 +80,16 @@ export function build(root: string): Build {
   const diagnostics: Diagnostic[] = [];
   const machines: CompiledMachine[] = [];
   for (const file of specFiles(root)) {
-    const { compiled, diagnostics: ds } = compileSpec(root, file);
+    const { machines: compiled, diagnostics: ds } = compileSpec(root, file);
     diagnostics.push(...ds);
-    if (!compiled) continue;
-    const twin = machines.find((c) => c.machine.name === compiled.machine.name);
-    if (twin) {
-      diagnostics.push({ file, line: 1, col: 1, message: `machine '${compiled.machine.name}' is also defined in ${twin.machine.file}` });
-      continue;
+    for (const c of compiled) {
+      const twin = machines.find((m) => m.machine.name === c.machine.name);
+      if (twin) {
+        diagnostics.push({ file, line: 1, col: 1, message: `machine '${c.machine.name}' is also defined in ${twin.machine.file}` });
+        continue;
+      }
+      machines.push(c);
     }
-    machines.push(compiled);
   }
   if (diagnostics.length) throw new SpecError(diagnostics);
   const outputs = new Map<string, string>();

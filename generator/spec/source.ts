@@ -1,5 +1,5 @@
 // A parsed spec file: the YAML document with positions, so every later error can say file:line:col.
-import { LineCounter, parseDocument, isMap, isSeq, isScalar, isPair, type Document, type Node, type Pair } from 'yaml';
+import { LineCounter, parseAllDocuments, isMap, isSeq, isScalar, isPair, type Document, type Node, type Pair } from 'yaml';
 import type { Pos } from '../ir/model.ts';
 import type { Diagnostic } from './diagnostics.ts';
 
@@ -11,16 +11,23 @@ export interface SpecSource {
   data: unknown;
 }
 
-export function parseSpec(file: string, text: string): { source?: SpecSource; diagnostics: Diagnostic[] } {
+/**
+ * Parses a spec file. A file may hold several machines that belong together (say, a protocol
+ * and its heartbeat) as YAML documents separated by `---`; each becomes a source.
+ */
+export function parseSpec(file: string, text: string): { sources: SpecSource[]; diagnostics: Diagnostic[] } {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
-  const diagnostics: Diagnostic[] = doc.errors.map((e) => {
-    const { line, col } = lines.linePos(e.pos[0]);
-    const message = e.code === 'DUPLICATE_KEY' ? 'duplicate name: keys in a mapping must be unique' : firstLine(e.message);
-    return { file, line, col, message };
-  });
-  if (diagnostics.length > 0) return { diagnostics };
-  return { source: { file, doc, lines, data: doc.toJS() }, diagnostics };
+  const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const all = Array.isArray(docs) ? docs : [docs];
+  const diagnostics: Diagnostic[] = all.flatMap((doc) =>
+    doc.errors.map((e) => {
+      const { line, col } = lines.linePos(e.pos[0]);
+      const message = e.code === 'DUPLICATE_KEY' ? 'duplicate name: keys in a mapping must be unique' : firstLine(e.message);
+      return { file, line, col, message };
+    }),
+  );
+  if (diagnostics.length > 0) return { sources: [], diagnostics };
+  return { sources: all.map((doc) => ({ file, doc: doc as Document.Parsed, lines, data: doc.toJS() })), diagnostics };
 }
 
 function firstLine(s: string): string {

@@ -192,7 +192,7 @@ beforeAll(() => {
 afterAll(() => removeRoot(root));
 
 function diagnose(text: string): Diagnostic[] {
-  const { compiled, diagnostics } = compileSpec(root, FILE, text);
+  const { machines: [compiled], diagnostics } = compileSpec(root, FILE, text);
   expect(compiled === undefined, 'a spec compiles exactly when it has no diagnostics').toBe(diagnostics.length > 0);
   return sortDiagnostics(diagnostics);
 }
@@ -1214,5 +1214,21 @@ states:
     expect(existing.stderr).toContain('1 error; nothing was written');
     // Neither the valid spec's output nor the removal of the orphan happened.
     expect(readTree(join(partial, 'generated'))).toEqual(before);
+  });
+});
+
+describe('several machines in one file', () => {
+  it('compiles each YAML document as a machine, and places errors in the later ones', () => {
+    const second = BASE.replace('machine: m', 'machine: n');
+    const both = compileSpec(root, FILE, `${BASE}---\n${second}`);
+    expect(both.diagnostics).toEqual([]);
+    expect(both.machines.map((c) => c.machine.name)).toEqual(['m', 'n']);
+
+    const broken = second.replace(/target: (\w+)/, 'target: nowhere');
+    const offset = BASE.split('\n').length; // the second document starts after BASE and '---'
+    const line = offset + broken.split('\n').findIndex((l) => l.includes('target: nowhere')) + 1;
+    const ds = compileSpec(root, FILE, `${BASE}---\n${broken}`).diagnostics;
+    expect(ds.map((d) => `${d.line}:${d.message}`)).toEqual([`${line}:unknown state 'nowhere'`]);
+    expect(compileSpec(root, FILE, `${BASE}---\n${broken}`).machines).toEqual([]);
   });
 });

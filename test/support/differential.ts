@@ -57,27 +57,29 @@ export const root = fileURLToPath(new URL('../..', import.meta.url));
 export async function loadMachines(): Promise<MachineUnderTest[]> {
   const out: MachineUnderTest[] = [];
   for (const file of specFiles(root)) {
-    const { compiled, diagnostics } = compileSpec(root, file);
-    if (!compiled) throw new Error(`${file} does not compile:\n${diagnostics.map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`).join('\n')}`);
-    const m = compiled.machine;
-    const url = pathToFileURL(join(root, 'generated', 'xstate', `${m.name}.ts`)).href;
-    const mod = (await import(url)) as Record<string, unknown>;
-    const exported = mod[xstateMachineName(m.name)] as AnyStateMachine | undefined;
-    if (!exported) throw new Error(`generated/xstate/${m.name}.ts does not export ${xstateMachineName(m.name)}`);
-    const guards = Object.fromEntries(
-      m.guards.map((g) => [g.name, ({ event }: { event: Partial<TestEvent> }) => (event.trueGuards ?? []).includes(g.name)]),
-    );
-    // transition() never executes actions; these only replace the inert defaults.
-    const actions = Object.fromEntries(m.actions.map((a) => [a.name, () => {}]));
-    out.push({
-      name: m.name,
-      specFile: file,
-      compiled,
-      xstate: exported.provide({ guards, actions } as never) as AnyStateMachine,
-      pyModule: micropythonModuleName(m.name),
-      events: eventNames(m),
-      guards: m.guards.map((g) => g.name),
-    });
+    const { machines, diagnostics } = compileSpec(root, file);
+    if (diagnostics.length) throw new Error(`${file} does not compile:\n${diagnostics.map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`).join('\n')}`);
+    for (const compiled of machines) {
+      const m = compiled.machine;
+      const url = pathToFileURL(join(root, 'generated', 'xstate', `${m.name}.ts`)).href;
+      const mod = (await import(url)) as Record<string, unknown>;
+      const exported = mod[xstateMachineName(m.name)] as AnyStateMachine | undefined;
+      if (!exported) throw new Error(`generated/xstate/${m.name}.ts does not export ${xstateMachineName(m.name)}`);
+      const guards = Object.fromEntries(
+        m.guards.map((g) => [g.name, ({ event }: { event: Partial<TestEvent> }) => (event.trueGuards ?? []).includes(g.name)]),
+      );
+      // transition() never executes actions; these only replace the inert defaults.
+      const actions = Object.fromEntries(m.actions.map((a) => [a.name, () => {}]));
+      out.push({
+        name: m.name,
+        specFile: file,
+        compiled,
+        xstate: exported.provide({ guards, actions } as never) as AnyStateMachine,
+        pyModule: micropythonModuleName(m.name),
+        events: eventNames(m),
+        guards: m.guards.map((g) => g.name),
+      });
+    }
   }
   return out;
 }
