@@ -43,18 +43,34 @@ export function specFiles(root: string): string[] {
 
 /** Validates one spec file and builds its machines, or returns the diagnostics. */
 export function compileSpec(root: string, file: string, text = readFileSync(join(root, file), 'utf8')): { machines: CompiledMachine[]; diagnostics: Diagnostic[] } {
+  const { machines, diagnostics } = compileFile(file, text);
+  diagnostics.push(...driftOf(root, machines));
+  return diagnostics.length ? { machines: [], diagnostics } : { machines, diagnostics };
+}
+
+/** Every machine of a file, checked except against the runtime. */
+function compileFile(file: string, text: string): { machines: CompiledMachine[]; diagnostics: Diagnostic[] } {
   const parsed = parseSpec(file, text);
   const machines: CompiledMachine[] = [];
   const diagnostics = [...parsed.diagnostics];
   for (const source of parsed.sources) {
-    const one = compileMachine(root, source);
+    const one = compileMachine(source);
     diagnostics.push(...one.diagnostics);
     if (one.compiled) machines.push(one.compiled);
   }
-  return diagnostics.length ? { machines: [], diagnostics } : { machines, diagnostics };
+  return { machines, diagnostics };
 }
 
-function compileMachine(root: string, source: SpecSource): { compiled?: CompiledMachine; diagnostics: Diagnostic[] } {
+/** Drift between the machines and the runtime; a module may use several machines' ids. */
+function driftOf(root: string, machines: CompiledMachine[]): Diagnostic[] {
+  const ids = new Map(machines.map((c) => [micropythonModuleName(c.machine.name), runtimeIds(c.flat, c.tables)] as const));
+  return machines.flatMap((c) => {
+    const mine = micropythonModuleName(c.machine.name);
+    return checkDrift(root, c.machine, ids.get(mine)!, new Map([...ids].filter(([mod]) => mod !== mine)));
+  });
+}
+
+function compileMachine(source: SpecSource): { compiled?: CompiledMachine; diagnostics: Diagnostic[] } {
   const schemaErrors = checkSchema(source);
   if (schemaErrors.length) return { diagnostics: schemaErrors };
   const built = buildMachine(source);
@@ -70,8 +86,6 @@ function compileMachine(root: string, source: SpecSource): { compiled?: Compiled
     if (e instanceof TableLimitError) return { diagnostics: [{ ...posAt(source, source.doc.contents), message: e.message }] };
     throw e;
   }
-  const drift = checkDrift(root, machine, runtimeIds(flat, tables));
-  if (drift.length) return { diagnostics: drift };
   return { compiled: { machine, flat, tables }, diagnostics: [] };
 }
 
@@ -80,7 +94,7 @@ export function build(root: string): Build {
   const diagnostics: Diagnostic[] = [];
   const machines: CompiledMachine[] = [];
   for (const file of specFiles(root)) {
-    const { machines: compiled, diagnostics: ds } = compileSpec(root, file);
+    const { machines: compiled, diagnostics: ds } = compileFile(file, readFileSync(join(root, file), 'utf8'));
     diagnostics.push(...ds);
     for (const c of compiled) {
       const twin = machines.find((m) => m.machine.name === c.machine.name);
@@ -91,6 +105,7 @@ export function build(root: string): Build {
       machines.push(c);
     }
   }
+  diagnostics.push(...driftOf(root, machines));
   if (diagnostics.length) throw new SpecError(diagnostics);
   const outputs = new Map<string, string>();
   for (const { machine, flat, tables } of machines) {

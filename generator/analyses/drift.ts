@@ -16,7 +16,11 @@ import type { RuntimeId } from './ids.ts';
 
 export const runtimeDir = 'runtime-esp8266';
 
-export function checkDrift(root: string, m: MachineIR, ids: Map<string, RuntimeId>): Diagnostic[] {
+/**
+ * `others`: the ids of every other machine, by table module name; a runtime module that uses
+ * several machines may hold ids of each, which must not clash.
+ */
+export function checkDrift(root: string, m: MachineIR, ids: Map<string, RuntimeId>, others = new Map<string, Map<string, RuntimeId>>()): Diagnostic[] {
   const { module, className, pos } = m.implementation;
   const path = join(root, runtimeDir, module);
   const shown = relative(root, path);
@@ -37,38 +41,51 @@ export function checkDrift(root: string, m: MachineIR, ids: Map<string, RuntimeI
       else if (!used) out.push({ ...item.pos, message: `${shown} declares ${id} but nothing handles it: handle ${kind} '${item.name}' in ${className}.${method}()` });
     }
   }
-  return [...out, ...checkIds(root, m, ids)];
+  return [...out, ...checkIds(root, m, ids, others)];
 }
 
 /** The implementing module and every runtime module that imports the machine's tables. */
 function machineModules(root: string, m: MachineIR): string[] {
   const mod = micropythonModuleName(m.name);
-  const imports = new RegExp(`^\\s*(import\\s+${mod}\\b|from\\s+${mod}\\s+import)`, 'm');
   const implementation = join(root, runtimeDir, m.implementation.module);
-  return pythonFiles(join(root, runtimeDir)).filter((p) => p === implementation || imports.test(readFileSync(p, 'utf8')));
+  return pythonFiles(join(root, runtimeDir)).filter((p) => p === implementation || importsModule(readFileSync(p, 'utf8'), mod));
 }
 
 /** Private id constants in every runtime module that imports the machine's tables. */
-function checkIds(root: string, m: MachineIR, ids: Map<string, RuntimeId>): Diagnostic[] {
+function checkIds(root: string, m: MachineIR, ids: Map<string, RuntimeId>, others: Map<string, Map<string, RuntimeId>>): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const path of machineModules(root, m)) {
     const source = readFileSync(path, 'utf8');
     const file = relative(root, path);
+    const alsoImported = [...others].filter(([mod]) => importsModule(source, mod));
     source.split('\n').forEach((line, i) => {
       const c = /^(_[A-Z][A-Z0-9_]*)\s*=\s*const\((\d+)\)/.exec(line);
       if (!c || !/^_[ESTAG]_|^_FINAL$/.test(c[1]!)) return;
       const name = c[1]!;
       const id = ids.get(name);
+      const elsewhere = alsoImported.flatMap(([mod, theirs]) => (theirs.has(name) ? [[mod, theirs.get(name)!] as const] : []));
       const at = { file, line: i + 1, col: 1 };
+      const clash = id && elsewhere.find(([, theirs]) => theirs.value !== id.value);
       if (!id) {
+        if (elsewhere.length) return; // another machine's: its own check judges it
         const kind = { E: 'event', S: 'state', T: 'timer', A: 'action', G: 'guard' }[name[1] as 'E'] ?? 'id';
         out.push({ ...at, message: `${name} names no ${kind} of ${m.file} (the spec may have dropped or renamed it): remove it, or declare the ${kind}` });
+      } else if (clash) {
+        // Reported once, by the machine whose module name sorts first.
+        const [mod, theirs] = clash;
+        if (mod > micropythonModuleName(m.name)) {
+          out.push({ ...at, message: `${name} is ${id.value} for ${m.name} but ${theirs.value} for ${mod.replace(/_fsm$/, '')}, and ${file} uses both: rename one of the two in its spec` });
+        }
       } else if (id.value !== Number(c[2])) {
         out.push({ ...at, message: `${name} is ${id.value} in ${m.file} (${id.what}); write ${name} = const(${id.value})` });
       }
     });
   }
   return out;
+}
+
+function importsModule(source: string, mod: string): boolean {
+  return new RegExp(`^\\s*(import\\s+${mod}\\b|from\\s+${mod}\\s+import)`, 'm').test(source);
 }
 
 /** Names of the methods defined directly in `class <name>` and in bases in the same module. */

@@ -1232,3 +1232,26 @@ describe('several machines in one file', () => {
     expect(compileSpec(root, FILE, `${BASE}---\n${broken}`).machines).toEqual([]);
   });
 });
+
+describe('a runtime module that uses two machines', () => {
+  it('checks each private id against the machine that has it, and rejects a name both give different values', () => {
+    const dir = makeRoot('two');
+    try {
+      const impl = (cls: string, extra = '') => `from micropython import const\n_A_HELLO = const(0)\n_A_BYE = const(1)\n_G_OK = const(0)\n${extra}\nclass ${cls}:\n    def act(self, a):\n        return a in (_A_HELLO, _A_BYE)\n    def guard(self, g):\n        return g == _G_OK\n`;
+      // n declares its events the other way round: go is 1 there, 0 in m.
+      const n = BASE.replace('machine: m', 'machine: n').replace('impl.py:Impl', 'other.py:Other').replace('  go: Go.\n  stop: Stop.\n', '  stop: Stop.\n  go: Go.\n');
+      writeTree(dir, {
+        'runtime-esp8266/impl.py': impl('Impl', 'import m_fsm\nimport n_fsm\n_E_STOP = const(1)\n_E_GO = const(0)\n'),
+        'runtime-esp8266/other.py': impl('Other'),
+        'spec/m.yaml': `${BASE}---\n${n}`,
+      });
+      const ds = compileSpec(dir, FILE).diagnostics.map((d) => `${d.file}:${d.line}: ${d.message}`);
+      expect(ds).toEqual([
+        'runtime-esp8266/impl.py:7: _E_STOP is 1 for m but 0 for n, and runtime-esp8266/impl.py uses both: rename one of the two in its spec',
+        'runtime-esp8266/impl.py:8: _E_GO is 0 for m but 1 for n, and runtime-esp8266/impl.py uses both: rename one of the two in its spec',
+      ]);
+    } finally {
+      removeRoot(dir);
+    }
+  });
+});
