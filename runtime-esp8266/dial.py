@@ -3,6 +3,24 @@
 import socket
 
 
+def urlparse(uri, schemes=('ws', 'wss', 'http', 'https')):
+    """(tls, host, port, target) of a URL with one of schemes: target is the path (at least /)
+    and the query; the port defaults to 443 with TLS (wss, https), else 80."""
+    i = uri.find('://')
+    scheme = uri[:i] if i > 0 else ''
+    if scheme not in schemes:
+        raise ValueError('not a %s:// URL: %s' % (':// or '.join(schemes), uri))
+    tls = scheme in ('wss', 'https')
+    rest = uri[i + 3:]
+    j = min(k for k in (rest.find('/'), rest.find('?'), len(rest)) if k >= 0)
+    host, target = rest[:j], rest[j:]
+    port = 443 if tls else 80
+    k = host.rfind(':')
+    if k >= 0:
+        host, port = host[:k], int(host[k + 1:])
+    return tls, host, port, target if target.startswith('/') else '/' + target
+
+
 def dial(host, port, tls=False, timeout=None, ssl=None):
     """A connected socket, wrapped in TLS if tls (ssl: an SSLContext, default the platform's);
     timeout, in seconds, bounds the connect. The caller makes it non-blocking."""
@@ -24,9 +42,3 @@ def dial(host, port, tls=False, timeout=None, ssl=None):
     except BaseException:
         s.close()
         raise
-
-
-def unload():
-    """Forget this module so its code can be collected; the next connect imports it again."""
-    import sys
-    sys.modules.pop(__name__, None)

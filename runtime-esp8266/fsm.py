@@ -76,3 +76,14 @@ def due(m, o):
             if w is None or d < w:
                 w = d
     return w
+
+
+def unload(name):
+    """Forget module `name` so its code can be collected; the next import loads it again."""
+    import sys
+    sys.modules.pop(name, None)
+    i = name.rfind('.')
+    if i > 0:  # and the attribute of its package that refers to it
+        p = sys.modules.get(name[:i])
+        if p:
+            p.__dict__.pop(name[i + 1:], None)

@@ -1,14 +1,17 @@
 // Drift between a spec and the hand-written runtime. The implementing class dispatches on ids:
 // fsm calls its act(a) for every action and guard(g) for every guard. So:
 //  - every action and guard must have its private id (`_A_SEND_PONG = const(7)`) declared and
-//    used (a branch of act() or guard()) in the implementing module or a module it hands some
-//    of the work to (one that imports the machine's tables);
+//    used (a branch of act() or guard()) in the machine's modules: the implementing module and
+//    the modules it hands some of the work to. Those are the runtime modules that import the
+//    machine's tables, and the helpers in the implementing module's package (its folder, when
+//    that is not the runtime's top level): modules that declare private ids but import no
+//    machine's tables. A mention in a comment is not a use;
 //  - a private id for an action, guard, event, state or timer the spec does not have is an
 //    error (the runtime implements something the spec dropped);
-//  - every private id, in any runtime module that imports the machine's tables, must equal
-//    the spec's.
+//  - every private id in the machine's modules must equal the spec's. (A helper's id that
+//    another machine has, with the value declared, is left to that machine.)
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import type { MachineIR } from '../ir/model.ts';
 import type { Diagnostic } from '../spec/diagnostics.ts';
 import { micropythonModuleName } from '../backends/micropython.ts';
@@ -29,7 +32,7 @@ export function checkDrift(root: string, m: MachineIR, ids: Map<string, RuntimeI
   const methods = classMethods(source, className);
   if (!methods) return [{ ...pos, message: `implementation class ${className} is not defined in ${shown}` }];
   const out: Diagnostic[] = [];
-  const modules = machineModules(root, m).map((p) => readFileSync(p, 'utf8'));
+  const modules = machineModules(root, m, others).map((p) => stripComments(readFileSync(p, 'utf8')));
   const uses = modules.map((s) => s.replace(/^_[A-Z][A-Z0-9_]*\s*=\s*const\(.*$/gm, ''));
   for (const [kind, items, method] of [['action', m.actions, 'act'], ['guard', m.guards, 'guard']] as const) {
     if (items.length && !methods.includes(method)) out.push({ ...pos, message: `${shown}: ${className} has no ${method}() method to run the spec's ${kind}s` });
@@ -44,19 +47,39 @@ export function checkDrift(root: string, m: MachineIR, ids: Map<string, RuntimeI
   return [...out, ...checkIds(root, m, ids, others)];
 }
 
-/** The implementing module and every runtime module that imports the machine's tables. */
-function machineModules(root: string, m: MachineIR): string[] {
+const PRIVATE_ID = /^(_[ESTAG]_[A-Z0-9_]*|_FINAL)\s*=\s*const\(/m;
+
+/**
+ * The machine's modules: the implementing module, every runtime module that imports the
+ * machine's tables, and the helpers in the implementing module's package (modules there that
+ * declare private ids and import no machine's tables).
+ */
+function machineModules(root: string, m: MachineIR, others: Map<string, Map<string, RuntimeId>>): string[] {
   const mod = micropythonModuleName(m.name);
   const implementation = join(root, runtimeDir, m.implementation.module);
-  return pythonFiles(join(root, runtimeDir)).filter((p) => p === implementation || importsModule(readFileSync(p, 'utf8'), mod));
+  const pkg = dirname(implementation);
+  const inPackage = (p: string) => pkg !== join(root, runtimeDir) && p.startsWith(pkg + sep);
+  return pythonFiles(join(root, runtimeDir)).filter((p) => {
+    if (p === implementation) return true;
+    const source = readFileSync(p, 'utf8');
+    return importsModule(source, mod) || (inPackage(p) && isHelper(source, others));
+  });
 }
 
-/** Private id constants in every runtime module that imports the machine's tables. */
+/** A module that declares private ids but imports no machine's tables. */
+function isHelper(source: string, others: Map<string, Map<string, RuntimeId>>): boolean {
+  return PRIVATE_ID.test(source) && ![...others.keys()].some((mod) => importsModule(source, mod));
+}
+
+/** Private id constants in the machine's modules. */
 function checkIds(root: string, m: MachineIR, ids: Map<string, RuntimeId>, others: Map<string, Map<string, RuntimeId>>): Diagnostic[] {
   const out: Diagnostic[] = [];
-  for (const path of machineModules(root, m)) {
+  const mine = micropythonModuleName(m.name);
+  const implementation = join(root, runtimeDir, m.implementation.module);
+  for (const path of machineModules(root, m, others)) {
     const source = readFileSync(path, 'utf8');
     const file = relative(root, path);
+    const helper = path !== implementation && !importsModule(source, mine) && isHelper(source, others);
     const alsoImported = [...others].filter(([mod]) => importsModule(source, mod));
     source.split('\n').forEach((line, i) => {
       const c = /^(_[A-Z][A-Z0-9_]*)\s*=\s*const\((\d+)\)/.exec(line);
@@ -66,6 +89,9 @@ function checkIds(root: string, m: MachineIR, ids: Map<string, RuntimeId>, other
       const elsewhere = alsoImported.flatMap(([mod, theirs]) => (theirs.has(name) ? [[mod, theirs.get(name)!] as const] : []));
       const at = { file, line: i + 1, col: 1 };
       const clash = id && elsewhere.find(([, theirs]) => theirs.value !== id.value);
+      // A helper imports no tables to say whose its ids are: an id another machine has, with
+      // the value declared, may be that machine's (whose package the helper may also be in).
+      if (helper && (!id || id.value !== Number(c[2])) && [...others.values()].some((theirs) => theirs.get(name)?.value === Number(c[2]))) return;
       if (!id) {
         if (elsewhere.length) return; // another machine's: its own check judges it
         const kind = { E: 'event', S: 'state', T: 'timer', A: 'action', G: 'guard' }[name[1] as 'E'] ?? 'id';
@@ -80,6 +106,33 @@ function checkIds(root: string, m: MachineIR, ids: Map<string, RuntimeId>, other
         out.push({ ...at, message: `${name} is ${id.value} in ${m.file} (${id.what}); write ${name} = const(${id.value})` });
       }
     });
+  }
+  return out;
+}
+
+/**
+ * Python source without its comments (a `#` outside string literals, to the end of its line),
+ * line breaks kept. Strings: '...' and "..." (with backslash escapes) and their triple-quoted
+ * forms, whatever their prefix.
+ */
+export function stripComments(source: string): string {
+  let out = '';
+  let i = 0;
+  while (i < source.length) {
+    const ch = source[i]!;
+    if (ch === '#') {
+      while (i < source.length && source[i] !== '\n') i++;
+    } else if (ch === "'" || ch === '"') {
+      const q = source.startsWith(ch.repeat(3), i) ? ch.repeat(3) : ch;
+      let j = i + q.length;
+      while (j < source.length && !source.startsWith(q, j) && (q.length === 3 || source[j] !== '\n')) j += source[j] === '\\' ? 2 : 1;
+      j = Math.min(source.length, source.startsWith(q, j) ? j + q.length : j);
+      out += source.slice(i, j);
+      i = j;
+    } else {
+      out += ch;
+      i++;
+    }
   }
   return out;
 }

@@ -19,9 +19,10 @@ _FINAL = const(6)
 
 
 def connect(uri, *args, **kw):
-    """connect(uri, headers=None, subprotocols=None, timeout=None, max_size=65536, ssl=None):
-    open a WebSocket connection to a ws:// or wss:// URL; return the Websocket once the opening
-    handshake has succeeded.
+    """connect(uri, headers=None, subprotocols=None, timeout=None, max_size=65536, ssl=None,
+    wait=True): open a WebSocket connection to a ws:// or wss:// URL; return the Websocket once
+    the opening handshake has succeeded (without wait: once its request is sent; step() then
+    completes it, and `open` or `error` tells how it went).
 
     headers: extra request headers (dict or (name, value) pairs); subprotocols: names to offer;
     timeout: seconds for the TCP connect and for the handshake each; max_size: the longest
@@ -33,11 +34,11 @@ def connect(uri, *args, **kw):
 
 
 class Websocket(Connection):
-    """A client connection over a socket. recv() returns str for text, bytes for binary, and
-    None once the connection has closed (close_code and close_reason then say how)."""
+    # A client connection over a socket. recv() returns str for text, bytes for binary, and
+    # None once the connection has closed (close_code and close_reason then say how).
 
     timeout = None  # seconds recv() waits; set with settimeout()
-    open = False  # kept up to date by _step()
+    open = False  # kept up to date by step()
 
     def settimeout(self, timeout):
         """Seconds recv() may wait before raising OSError(ETIMEDOUT); None waits for ever."""
@@ -46,7 +47,7 @@ class Websocket(Connection):
     def recv(self):
         end = None if self.timeout is None else ticks_add(ticks_ms(), int(self.timeout * 1000))
         while self.msg is None and self.state < _FINAL:
-            self._step(None if end is None else max(0, ticks_diff(end, ticks_ms())))
+            self.step(None if end is None else max(0, ticks_diff(end, ticks_ms())))
         m, self.msg = self.msg, None
         return m
 
@@ -60,23 +61,28 @@ class Websocket(Connection):
         # send(), ping() and close() queue their frame; write it now, and take in what has
         # arrived meanwhile. close() then waits for the closing handshake and the TCP close.
         Connection._request(self, ev, outgoing)
-        self._step(-1)
+        self.step(-1)
         while outgoing[0] == 8 and self.state < _FINAL:  # a Close (opcode 8)
-            self._step(None)
+            self.step(None)
 
-    def _step(self, ms):
-        # Write what is queued; then, unless a message waits to be taken, read what is there
-        # (one frame's worth at most) and decode it. If nothing is there, wait: ms None until a
-        # timer is due (or for ever); ms >= 0 at most that long, then OSError(ETIMEDOUT); ms < 0
-        # not at all.
+    def step(self, ms):
+        """Write what is queued; then, unless the connection is open and a message waits in
+        `msg`, read what is there (one frame's worth at most) and decode it, and return how
+        many bytes that was (0: the server closed). If nothing is there, wait: ms None until a
+        timer is due (or for ever); ms >= 0 at most that long, then OSError(ETIMEDOUT); ms < 0
+        not at all, and return None. For event loops that watch `sock` along with other
+        sockets."""
         s = self.sock
+        n = None
         try:
             d, self.out = self.out, None
             if d:  # in one write: frames are built whole, so Nagle's algorithm splits none
                 s.setblocking(True)
                 s.sendall(d) if hasattr(s, 'sendall') else s.write(d)
                 s.setblocking(False)
-            if self.msg is None and self.state < _FINAL:
+            # A message waiting in msg holds up reading while open; once closing, data frames
+            # are ignored (the spec), so read on: close() must see the server's Close.
+            if (self.msg is None or self.state >= _S_OPEN_END) and self.state < _FINAL:
                 try:
                     b = self.buffer()
                     n = s.recv_into(b) if hasattr(s, 'recv_into') else s.readinto(b)
@@ -99,3 +105,4 @@ class Websocket(Connection):
         self.open = _S_OPEN <= self.state < _S_OPEN_END
         if self.state >= _FINAL:
             s.close()
+        return n

@@ -2,9 +2,9 @@
 # and failing the connection. It runs once per connection, so it is imported when the
 # connection starts to end rather than with the client.
 from fsm import const
-import websocket_fsm as W  # noqa: F401 (the ids below are its)
 
-# Ids in the websocket machine (checked against the spec by `npx wirestate generate`).
+# Ids in the websocket machine (checked against the spec by `npx wirestate generate`, as this
+# module is in the package of the machine's implementation, uwebsockets.protocol).
 _A_REPLY_CLOSE = const(9)
 _A_RECORD_CLOSE = const(10)
 _A_FAIL_PROTOCOL = const(11)

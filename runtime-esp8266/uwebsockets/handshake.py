@@ -2,11 +2,10 @@
 # connection, so it lives in its own module: imported while a connection opens and dropped as
 # soon as the handshake is over (action release_handshake), leaving its heap to the
 # application for as long as the connection stays open.
-import sys
 from binascii import b2a_base64
 from hashlib import sha1
 from os import urandom
-from fsm import const, fire
+from fsm import const, fire, unload
 import websocket_fsm as W
 
 # Ids in the websocket machine (checked against the spec by `npx wirestate generate`).
@@ -18,46 +17,32 @@ _A_FAIL_HANDSHAKE = const(2)
 _A_FAIL_OPEN_TIMEOUT = const(3)
 
 
-def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=65536, ssl=None):
-    """uwebsockets.client.connect(): dial, then run the handshake on a new cls connection."""
+def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=65536, ssl=None, wait=True):
+    """uwebsockets.client.connect(): dial, then run the handshake on a new cls connection (or,
+    unless wait, send its request and leave the rest to the caller's step() calls)."""
     import dial
     from select import poll, POLLIN
     from uwebsockets.protocol import HandshakeError
-    tls, host, port, path = urlparse(uri)
     try:
+        tls, host, port, path = dial.urlparse(uri, ('ws', 'wss'))
         s = dial.dial(host, port, tls, timeout, ssl)
     except BaseException:
-        unload()
+        unload(__name__)
         raise
     finally:
-        dial.unload()
+        unload('dial')
     s.setblocking(False)
     ws = cls(host if port == (443 if tls else 80) else '%s:%d' % (host, port), path, headers,
              subprotocols, max_size, timeout and int(timeout * 1000))
     ws.sock = s
     ws.poller = poll()
     ws.poller.register(s, POLLIN)
-    while ws.state == _S_CONNECTING:
-        ws._step(None)
+    ws.step(-1)
+    while wait and ws.state == _S_CONNECTING:
+        ws.step(None)
     if ws.error:
         raise HandshakeError(ws.error)
     return ws
-
-
-def urlparse(uri):
-    """(tls, host, port, resource) of a ws:// or wss:// URL."""
-    i = uri.find('://')
-    tls = uri[:i] == 'wss'
-    if not tls and uri[:i] != 'ws':
-        raise ValueError('not a ws:// or wss:// URL: %s' % uri)
-    rest = uri[i + 3:]
-    j = min(k for k in (rest.find('/'), rest.find('?'), len(rest)) if k >= 0)
-    host, path = rest[:j], rest[j:]
-    port = 443 if tls else 80
-    k = host.rfind(':')
-    if k >= 0:
-        host, port = host[:k], int(host[k + 1:])
-    return tls, host, port, path if path.startswith('/') else '/' + path
 
 
 def request(host, path, headers, protocols):
@@ -106,7 +91,7 @@ def act(c, a):
         c.out, key = request(*c.request)
         c.request = (key, c.request[3])  # what verify() needs
     elif a == _A_RELEASE_HANDSHAKE:
-        unload()
+        unload(__name__)
         c.request = c.head = None
     elif a in (_A_FAIL_HANDSHAKE, _A_FAIL_OPEN_TIMEOUT):
         c.error = c.error or ('no handshake response in time' if a == _A_FAIL_OPEN_TIMEOUT else 'connection closed during the handshake')
@@ -128,11 +113,3 @@ def received(c, n):
     c.head = None
     c.rpos, c.rend = 0, 2
     fire(W, c, _E_HANDSHAKE_RESPONSE)
-
-
-def unload():
-    """Forget this module so its code can be collected; the next connection imports it again."""
-    sys.modules.pop(__name__, None)
-    pkg = sys.modules.get('uwebsockets')
-    if pkg and 'handshake' in pkg.__dict__:
-        del pkg.handshake

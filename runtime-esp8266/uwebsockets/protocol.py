@@ -2,6 +2,10 @@
 #
 # Bytes read from the socket go into buffer() and are announced with received(n); bytes to
 # write wait in `out` and a message received in `msg`, for the caller to take (and set to None).
+# The caller must take `msg` (set it to None) before it announces more bytes with received():
+# the decoder does not wait for it, and a message decoded meanwhile overwrites the one waiting.
+# (uwebsockets.client reads nothing while a message waits, until the connection is closing:
+# the machine ignores data frames from then on.)
 # The decoder asks for no more bytes than the handshake response or the current frame may still
 # have, so no read runs past either: what follows stays in the socket until it is wanted.
 # Lifecycle and message assembly are the websocket machine (spec/websocket.yaml) run by fsm
@@ -30,7 +34,6 @@ _E_SEND_MESSAGE = const(10)
 _E_SEND_PING = const(11)
 _E_CLOSE_REQUEST = const(12)
 _T_OPEN_TIMEOUT = const(0)
-_FINAL = const(6)
 _G_HANDSHAKE_OK = const(0)
 _G_FIN = const(1)
 _G_UTF8_OK = const(2)
@@ -50,11 +53,13 @@ _A_WRITE_CLOSE = const(16)
 
 
 class ConnectionClosed(Exception):
-    """Sending on a connection that is closing or closed."""
+    # Sending on a connection that is closing or closed.
+    pass
 
 
 class HandshakeError(Exception):
-    """The opening handshake failed: refused, invalid, or not answered in time."""
+    # The opening handshake failed: refused, invalid, or not answered in time.
+    pass
 
 
 def _utf8(b, n):
@@ -72,7 +77,7 @@ def _utf8(b, n):
 
 
 class Connection:
-    """The client side of one WebSocket connection, as a state machine over bytes."""
+    # The client side of one WebSocket connection, as a state machine over bytes.
 
     def __init__(self, host, path='/', headers=None, subprotocols=None, max_size=65536, open_ms=None):
         self.request = (host, path, headers, subprotocols)
@@ -188,6 +193,8 @@ class Connection:
 
     def guard(self, g):
         p = self.payload
+        if g == _G_HANDSHAKE_OK:
+            return self.error is None
         if g == _G_FIN:
             return self.hdr[0] & 0x80
         if g == _G_UTF8_OK:
@@ -207,7 +214,6 @@ class Connection:
         if g == _G_CLOSE_PAYLOAD_OK:
             import uwebsockets.closing as c
             return c.payload_ok(p)
-        return self.error is None  # _G_HANDSHAKE_OK
 
     def act(self, a):
         p = self.payload

@@ -266,6 +266,37 @@ ws.close()`);
         expect(w.pongs).toEqual([Buffer.from('server-ping')]);
       });
 
+      it('fragmented text and binary messages from ws, with pings between the fragments: reassembled, every ping answered', async () => {
+        // ws sends the first frames with fin: false and the last with fin: true; the text is
+        // cut inside a code point (✓ is E2 9C 93), and a Ping goes out between every two fragments.
+        const textBytes = Buffer.from('héllo ✓ wörld', 'utf8');
+        const cut = textBytes.indexOf(0x9c); // between E2 and 9C 93
+        const textParts = [textBytes.subarray(0, 3), textBytes.subarray(3, cut), textBytes.subarray(cut)];
+        const binParts = [pattern(300), Buffer.from([0, 0xff]), pattern(125)];
+        const pings = [Buffer.from('p1'), Buffer.alloc(0), pattern(125), Buffer.from([0x80, 0xff])];
+        const rec = srv.next();
+        const client = run<unknown[]>(`
+ws = connect('${srv.url}/')
+a = ws.recv()
+b = ws.recv()
+ws.send('done')
+c = ws.recv()
+ws.close()
+R = [a, type(a) is str, b, type(b) is bytes, c, state(ws)]`);
+        const w = await rec;
+        const sendAll = (parts: Buffer[], binary: boolean, pingsBetween: Buffer[]) =>
+          parts.forEach((p, i) => {
+            w.ws.send(p, { binary, fin: i === parts.length - 1 });
+            if (i < parts.length - 1) w.ws.ping(pingsBetween[i]);
+          });
+        sendAll(textParts, false, pings.slice(0, 2));
+        sendAll(binParts, true, pings.slice(2));
+        const r = await client;
+        expect(r).toEqual(['héllo ✓ wörld', true, Buffer.concat(binParts), true, 'done', { open: false, code: 1000, reason: '' }]);
+        expect(await w.closed).toEqual({ code: 1000, reason: '' });
+        expect(w.pongs).toEqual(pings);
+      });
+
       it('subprotocols and extra headers are offered; the chosen subprotocol is reported', async () => {
         const first = srv.records.length;
         const r = await run<unknown[]>(`
@@ -295,6 +326,53 @@ with connect('${srv.url}/') as ws:
 R = [m, state(ws)]`);
         expect(r).toEqual(['in', { open: false, code: 1000, reason: '' }]);
         expect(await (await rec).closed).toEqual({ code: 1000, reason: '' });
+      });
+
+      it('leaving a with block while a received message is unread closes at once; recv() still returns that message', async () => {
+        // The echoes arrive while the client sends; the first is decoded into ws.msg and waits
+        // there (the others stay in the socket). Closing must read on regardless: the closing
+        // states ignore data frames, so the pending message is safe.
+        const rec = srv.next();
+        const r = await run<unknown[]>(
+          `
+with connect('${srv.url}/') as ws:
+    for i in range(5):
+        ws.send('hello %d' % i)
+        time.sleep(0.05)
+    pending = ws.msg
+    t0 = now_ms()
+dt = since_ms(t0)
+R = [pending, dt, state(ws), ws.recv(), ws.recv()]`,
+          6000,
+        );
+        const [pending, dt, ...rest] = r as [unknown, number, ...unknown[]];
+        expect(pending).toBe('hello 0');
+        expect(dt).toBeLessThan(1000); // close_timeout is 2 s: the server's Close ended it
+        expect(rest).toEqual([{ open: false, code: 1000, reason: '' }, 'hello 0', null]);
+        const w = await rec;
+        expect(w.messages.map((m) => m.data.toString())).toEqual(['hello 0', 'hello 1', 'hello 2', 'hello 3', 'hello 4']);
+        expect(await w.closed).toEqual({ code: 1000, reason: '' });
+      });
+
+      it('close(code) with several received messages unread returns at once with its code', async () => {
+        const rec = srv.next();
+        const r = await run<unknown[]>(
+          `
+ws = connect('${srv.url}/')
+for i in range(5):
+    ws.send(bytes([i]) * 200)
+    time.sleep(0.05)
+pending = ws.msg
+t0 = now_ms()
+ws.close(4000, 'later')
+R = [pending == bytes(200), since_ms(t0), state(ws), ws.recv() == bytes(200), ws.recv()]`,
+          6000,
+        );
+        const [pending, dt, ...rest] = r as [boolean, number, ...unknown[]];
+        expect(pending).toBe(true);
+        expect(dt).toBeLessThan(1000);
+        expect(rest).toEqual([{ open: false, code: 4000, reason: 'later' }, true, null]);
+        expect(await (await rec).closed).toEqual({ code: 4000, reason: 'later' });
       });
 
       it('recv() timeout raises OSError(ETIMEDOUT); the connection stays usable', async () => {

@@ -8,7 +8,7 @@
 // 1002, 1007, 1009 or none (or the code of a valid server Close the client echoed, or 1006
 // after TCP closed); messages are str or bytes within max_size; what the client writes is
 // whole masked frames with nothing after its Close; valid sequences are decoded exactly; and
-// the heap does not grow over the run.
+// the heap reachable from the loaded modules does not grow over the run.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
@@ -20,11 +20,19 @@ import { OP, closePayload, frame, parseFrames, type FrameSpec } from '../support
 const MAX_SIZE = 4096;
 const BATCH = 40;
 const BATCHES = 8; // 320 cases
-// MicroPython's GC is conservative: stale words in the VM's stacks can keep a few recent
-// payload buffers (up to max_size each) alive after collection. Seen here: steps of one or two
-// payloads, depending on the cases, then flat; never on CPython, and never when each case runs
-// alone. A leak of even one payload per case would pass this bound within a few batches.
-const HEAP_SLACK = 8 * MAX_SIZE;
+// Leaks. gc.mem_alloc() after a collection cannot bound them tightly here: MicroPython's
+// collector is conservative and scans every live block word by word, the qstr pools included,
+// whose characters and 16-bit hash and length tables read as addresses inside this VM's heap
+// ("\0NA\0" is 0x414e00). Whatever garbage sits at such an address when the collector runs is
+// kept for good, with all it refers to: a stray bytearray with a 4 KB payload, or the 12 KB JSON
+// of a batch's results (found by dumping the heap with uctypes). So gc.mem_alloc() jumps by
+// 4 KB or more (once 33 KB) in about a quarter of the runs, whatever the cases: its figures
+// are only logged. Instead the driver counts the bytes of every object reachable from the loaded
+// modules (sansio_driver.reachable()): exact, and the same after every batch unless something
+// keeps what a case left. Tried: a module-level list in the decoder that keeps one item per
+// connection grows it by 1280 bytes over the run (320 cases, 4 bytes each), one per frame by
+// about 4.5 KB; neither moved gc.mem_alloc() past the old bound of 32 KB. No growth is allowed.
+const REACHABLE_GROWTH = 0;
 
 interface Case {
   data: Buffer;
@@ -261,6 +269,7 @@ const describeCase = (k: Case, s: Summary) =>
 
 let dev: SimDevice;
 const heap: number[] = [];
+const reach: number[] = [];
 const stats = { cases: 0, byLabel: {} as Record<string, number>, codes: {} as Record<string, number>, refused: 0 };
 
 async function runBatch(cases: Case[]): Promise<Summary[]> {
@@ -270,6 +279,7 @@ async function runBatch(cases: Case[]): Promise<Summary[]> {
   const res = JSON.parse(await dev.eval<string>('json.dumps(RES)')) as Summary[];
   await dev.exec('RES = None\ngc.collect()');
   heap.push(await dev.eval<number>('gc.mem_alloc()')); // gc ran when control came back to JS
+  reach.push(await dev.eval<number>('reachable(globals())'));
   return res;
 }
 
@@ -284,18 +294,17 @@ describe('sans-I/O decoder under hostile input (MicroPython VM)', () => {
     });
     // The modules the runtime imports on demand stay once loaded (handshake drops itself again,
     // but the names it interned stay): load them before the baseline.
-    await dev.exec('import gc, json, sys\nfrom sansio_driver import run_batch\nimport uwebsockets.closing, uwebsockets.utf8');
+    await dev.exec('import gc, json, sys\nfrom sansio_driver import run_batch, reachable\nimport uwebsockets.closing, uwebsockets.utf8');
     // Warm-up, unchecked: every lazily imported module (handshake, closing, utf8) loaded once.
     await runBatch(fc.sample(hostileCase, { numRuns: BATCH, seed: 1 }));
-    heap.length = 0;
-    await dev.exec('gc.collect()');
-    heap.push(await dev.eval<number>('gc.mem_alloc()'));
+    heap.splice(0, heap.length - 1);
+    reach.splice(0, reach.length - 1);
   });
   afterAll(async () => {
     await dev?.close();
   });
 
-  it(`${BATCH * BATCHES} hostile byte streams: only documented outcomes, bounded heap`, async () => {
+  it(`${BATCH * BATCHES} hostile byte streams: only documented outcomes, no leak`, async () => {
     const seed = Number(process.env.FC_SEED ?? Math.floor(Math.random() * 2 ** 31));
     // Every batch runs and every violation is collected (by kind, with its shortest example), so
     // that one bug does not hide the others.
@@ -323,11 +332,11 @@ describe('sans-I/O decoder under hostile input (MicroPython VM)', () => {
         }
       });
     }
-    console.log(`decoder fuzz (FC_SEED=${seed}): ${JSON.stringify(stats)}; heap after each batch (bytes): ${heap.join(' ')}`);
+    console.log(`decoder fuzz (FC_SEED=${seed}): ${JSON.stringify(stats)}; bytes reachable from the modules after warm-up and each batch: ${reach.join(' ')}; gc.mem_alloc(): ${heap.join(' ')}`);
     const report = [...found].map(([kind, f]) => `- ${kind} (${f.count}x), e.g.\n    ${f.example}`).join('\n');
     expect(found.size, `property violations (reproduce with FC_SEED=${seed}):\n${report}`).toBe(0);
-    const growth = Math.max(...heap) - (heap[0] as number);
-    expect(growth, `heap grew by ${growth} bytes over the run: ${heap.join(' ')}`).toBeLessThanOrEqual(HEAP_SLACK);
+    const growth = Math.max(...reach) - (reach[0] as number);
+    expect(growth, `the heap reachable from the modules grew by ${growth} bytes over the run: ${reach.join(' ')}`).toBeLessThanOrEqual(REACHABLE_GROWTH);
   });
 
   it('a connection opened with a correct 101 is open, and the driver sees its frames', async () => {

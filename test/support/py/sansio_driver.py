@@ -6,6 +6,7 @@
 #   [state, close_code, message types and sizes, exceptions from received(), send() outcome,
 #    client output (hex), bytes the decoder would not take]
 import json
+import sys
 from binascii import hexlify, unhexlify
 from uwebsockets.protocol import ConnectionClosed
 from ws_peer import opened  # generator/sim/ws_peer.py
@@ -86,3 +87,34 @@ def run_batch(path):
             res.append(['driver', '%s: %s' % (type(e).__name__, e)])
     return res
 
+
+def reachable(*roots):
+    """Bytes of the objects reachable from every loaded module and from roots, as MicroPython
+    lays them out (16-byte objects; 4 bytes an item, 8 a dict entry; the bytes of str, bytes and
+    bytearray): the heap a leak would keep, counted exactly, which the collector's false
+    retention (see test/hostile/decoder.test.ts) cannot blur."""
+    seen = set()
+    todo = list(sys.modules.values())
+    todo.extend(roots)
+    n = 0
+    while todo:
+        o = todo.pop()
+        if id(o) in seen:
+            continue
+        seen.add(id(o))
+        t = type(o)
+        n += 16
+        if t in (str, bytes, bytearray):
+            n += len(o)
+        elif t in (list, tuple, set, frozenset):
+            n += 4 * len(o)
+            todo.extend(o)
+        elif t is dict:
+            n += 8 * len(o)
+            todo.extend(o.keys())
+            todo.extend(o.values())
+        else:
+            d = getattr(o, '__dict__', None)
+            if d is not None:
+                todo.append(d)
+    return n
