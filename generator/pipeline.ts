@@ -15,10 +15,11 @@ import { checkDrift } from './analyses/drift.ts';
 import { runtimeIds } from './analyses/ids.ts';
 import { emitMicropython, micropythonModuleName } from './backends/micropython.ts';
 import { emitXState } from './backends/xstate.ts';
+import { diagramsDir, emitDiagramIndex, emitDiagrams, renderSvg } from './backends/diagrams.ts';
 
 export const specDir = 'spec';
 /** Folders whose every file is generated: a file here that the specs no longer produce is stale. */
-export const managedDirs = ['generated/micropython', 'generated/xstate'];
+export const managedDirs = ['generated/micropython', 'generated/xstate', diagramsDir];
 
 export interface CompiledMachine {
   machine: MachineIR;
@@ -89,8 +90,8 @@ function compileMachine(source: SpecSource): { compiled?: CompiledMachine; diagn
   return { compiled: { machine, flat, tables }, diagnostics: [] };
 }
 
-/** Compiles every spec and renders every generated file; throws SpecError listing all problems. */
-export function build(root: string): Build {
+/** Compiles every spec of the project; throws SpecError listing all problems. */
+export function compileProject(root: string): CompiledMachine[] {
   const diagnostics: Diagnostic[] = [];
   const machines: CompiledMachine[] = [];
   for (const file of specFiles(root)) {
@@ -107,11 +108,28 @@ export function build(root: string): Build {
   }
   diagnostics.push(...driftOf(root, machines));
   if (diagnostics.length) throw new SpecError(diagnostics);
+  return machines;
+}
+
+/**
+ * Compiles every spec and renders every generated file; throws SpecError listing all problems.
+ * Async because Graphviz (WebAssembly) loads asynchronously.
+ */
+export async function build(root: string): Promise<Build> {
+  const machines = compileProject(root);
   const outputs = new Map<string, string>();
   for (const { machine, flat, tables } of machines) {
     outputs.set(`generated/micropython/${micropythonModuleName(machine.name)}.py`, emitMicropython(flat, tables));
     outputs.set(`generated/xstate/${machine.name}.ts`, emitXState(machine));
   }
+  const diagrams = machines.map((c) => emitDiagrams(c.machine));
+  const svgs = await Promise.all(diagrams.map((d) => renderSvg(d.dot)));
+  machines.forEach(({ machine }, i) => {
+    outputs.set(`${diagramsDir}/${machine.name}.dot`, diagrams[i]!.dot);
+    outputs.set(`${diagramsDir}/${machine.name}.svg`, svgs[i]!);
+    outputs.set(`${diagramsDir}/${machine.name}.mmd`, diagrams[i]!.mermaid);
+  });
+  outputs.set(`${diagramsDir}/README.md`, emitDiagramIndex(machines.map((c) => c.machine), diagrams));
   return { machines, outputs };
 }
 
@@ -124,14 +142,15 @@ export interface Staleness {
   orphaned: string[];
 }
 
-export function compare(root: string, outputs: Map<string, string>): Staleness {
+/** `dirs`: the managed folders `outputs` covers, where a file it lacks is an orphan. */
+export function compare(root: string, outputs: Map<string, string>, dirs = managedDirs): Staleness {
   const result: Staleness = { changed: [], missing: [], orphaned: [] };
   for (const [path, content] of outputs) {
     const full = join(root, path);
     if (!existsSync(full)) result.missing.push(path);
     else if (readFileSync(full, 'utf8') !== content) result.changed.push(path);
   }
-  for (const path of managedFiles(root)) if (!outputs.has(path)) result.orphaned.push(path);
+  for (const path of managedFiles(root, dirs)) if (!outputs.has(path)) result.orphaned.push(path);
   return result;
 }
 
@@ -140,8 +159,8 @@ export function isFresh(s: Staleness): boolean {
 }
 
 /** Writes changed files (each through a temporary file and a rename) and removes orphans. */
-export function writeOutputs(root: string, outputs: Map<string, string>): Staleness {
-  const s = compare(root, outputs);
+export function writeOutputs(root: string, outputs: Map<string, string>, dirs = managedDirs): Staleness {
+  const s = compare(root, outputs, dirs);
   const toWrite = [...s.missing, ...s.changed];
   const temps = toWrite.map((path) => {
     const full = join(root, path);
@@ -160,8 +179,8 @@ export function writeOutputs(root: string, outputs: Map<string, string>): Stalen
   return s;
 }
 
-function managedFiles(root: string): string[] {
-  return managedDirs.flatMap((dir) => {
+function managedFiles(root: string, dirs: string[]): string[] {
+  return dirs.flatMap((dir) => {
     const full = join(root, dir);
     if (!existsSync(full)) return [];
     return readdirSync(full, { recursive: true, withFileTypes: true })

@@ -76,10 +76,10 @@ ws.close()`], { encoding: 'utf8' }).catch((e: { stderr: string }) => ({ stdout: 
   await echo.close();
 
   const t0 = performance.now();
-  build(root);
+  await build(root);
   const cold = performance.now() - t0;
   const t1 = performance.now();
-  for (let i = 0; i < 5; i++) build(root);
+  for (let i = 0; i < 5; i++) await build(root);
   add('generator wall time, all specs (first run / warm)', `${cold.toFixed(0)} ms / ${((performance.now() - t1) / 5).toFixed(0)} ms`);
   return figures;
 }

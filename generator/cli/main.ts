@@ -4,9 +4,11 @@ import { generate } from './commands/generate.ts';
 import { sim } from './commands/sim.ts';
 import { demo } from './commands/demo.ts';
 import { bench } from './commands/bench.ts';
+import { visualise } from './commands/visualise.ts';
+import { trace } from './commands/trace.ts';
 import { version } from '../version.ts';
 
-export const commands: Command[] = [generate, sim, demo, bench];
+export const commands: Command[] = [generate, visualise, sim, trace, demo, bench];
 
 function usage(): string {
   return [

@@ -525,6 +525,10 @@ export interface RunScriptOptions {
   root?: string;
   /** More files for the VM filesystem. */
   files?: Record<string, string | Uint8Array>;
+  /** Runs on the booted device before the script. */
+  before?: (dev: SimDevice) => Promise<void>;
+  /** Runs on the device once the script has ended, however it ended, before the device stops. */
+  after?: (dev: SimDevice) => Promise<void>;
 }
 
 /**
@@ -542,6 +546,7 @@ export async function runScript(scriptPath: string, options: RunScriptOptions = 
   };
   const dev = await SimDevice.boot({ files, stdout: options.stdout, stderr });
   try {
+    await options.before?.(dev);
     await dev.runFile(name);
     return 0;
   } catch (err) {
@@ -556,6 +561,10 @@ export async function runScript(scriptPath: string, options: RunScriptOptions = 
     stderr(err.traceback);
     return 1;
   } finally {
-    await dev.close();
+    try {
+      await options.after?.(dev);
+    } finally {
+      await dev.close();
+    }
   }
 }

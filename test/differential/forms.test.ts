@@ -44,10 +44,10 @@ it('finds the specs', () => {
   expect(machines.map((m) => m.name)).toContain('websocket');
 });
 
-it('tests the generated files the specs produce today', () => {
+it('tests the generated files the specs produce today', async () => {
   // Both forms are read from generated/, the ids from compiling the spec: stale files would make
   // every difference below misleading.
-  const s = compare(root, build(root).outputs);
+  const s = compare(root, (await build(root)).outputs);
   expect(s, 'run `npx wirestate generate`').toEqual({ changed: [], missing: [], orphaned: [] });
 });
 

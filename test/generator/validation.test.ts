@@ -93,6 +93,64 @@ class Impl(object):
     def guard(self, g):
         return g == _G_OK
 `,
+  // Mentions _A_BYE only in comments (one after a string holding a quote): not handled.
+  'commented.py': `_A_HELLO = const(0)
+_A_BYE = const(1)
+_G_OK = const(0)
+
+
+class Impl:
+    def act(self, a):
+        if a == _A_HELLO:  # _A_BYE needs nothing
+            print("it's", '"#"')  # _A_BYE
+        # elif a == _A_BYE:
+        #     pass
+
+    def guard(self, g):
+        '''Whether _G_OK holds. # not a comment'''
+        return g == _G_OK  # or _A_BYE
+`,
+  // A '#' inside string literals (plain, escaped, triple-quoted) starts no comment: _A_BYE is used.
+  'hashes.py': `_A_HELLO = const(0)
+_A_BYE = const(1)
+_G_OK = const(0)
+
+
+class Impl:
+    def act(self, a):
+        print('#', "\\"#", '\\'#', b'''#''', """'#""", a == _A_HELLO, a == _A_BYE)
+
+    def guard(self, g):
+        return g == _G_OK
+`,
+  // For machine 'helped': its implementation hands _A_BYE to a helper in its package,
+  // helped/closing.py, which declares ids without importing the tables; so its ids are
+  // checked too (its _S_DONE is wrong). A module outside the package is not a helper.
+  'helped/main.py': `_A_HELLO = const(0)
+_G_OK = const(0)
+
+
+class Main:
+    def act(self, a):
+        if a == _A_HELLO:
+            pass
+        else:
+            from helped import closing
+            closing.act(a)
+
+    def guard(self, g):
+        return g == _G_OK
+`,
+  'helped/closing.py': `_A_BYE = const(1)
+_S_DONE = const(0)
+
+
+def act(a):
+    if a == _A_BYE:
+        pass
+`,
+  'outside.py': `_S_DONE = const(7)
+`,
   // For the guard-conflict specs: two guards, no actions.
   'gh.py': `_G_G = const(0)
 _G_H = const(1)
@@ -1102,6 +1160,22 @@ describe('drift between the spec and the runtime', () => {
     ]);
   });
 
+  it('does not count a mention in a comment as handling an id', () => {
+    expectErrors(implementedBy('commented.py:Impl'), [
+      [`${FILE}:11:3`, "runtime-esp8266/commented.py declares _A_BYE but nothing handles it: handle action 'bye' in Impl.act()", 'bye:'],
+    ]);
+  });
+
+  it("counts a use after a '#' inside a string literal", () => {
+    expectErrors(implementedBy('hashes.py:Impl'), []);
+  });
+
+  it("checks the ids of the helpers in the implementation's package, which need not import the tables, and counts their uses", () => {
+    expectErrors(implementedBy('helped/main.py:Main', 'helped'), [
+      [`runtime-esp8266/helped/closing.py:2:1`, "_S_DONE is 2 in spec/m.yaml (state 'done'); write _S_DONE = const(2)", '_S_DONE = const(0)'],
+    ]);
+  });
+
   it('checks the ids of every runtime module that imports the tables, and counts their uses', () => {
     // relay/helper.py handles _A_BYE for Relay.act(), so that is fine; but its _S_DONE is wrong.
     const ds = expectErrors(implementedBy('relay/main.py:Relay', 'relay'), [
@@ -1164,10 +1238,10 @@ states:
     removeRoot(partial);
   });
 
-  it('are all reported, sorted by file and position', () => {
+  it('are all reported, sorted by file and position', async () => {
     let error: unknown;
     try {
-      build(multi);
+      await build(multi);
     } catch (e) {
       error = e;
     }
@@ -1182,11 +1256,11 @@ states:
     expect((error as SpecError).message).toBe(lines.join('\n'));
   });
 
-  it('reports a machine name defined by two specs', () => {
+  it('reports a machine name defined by two specs', async () => {
     const twin = makeRoot('twin');
     try {
       writeTree(twin, { 'spec/one.yaml': BASE, 'spec/two.yaml': BASE, 'runtime-esp8266/impl.py': runtime['impl.py']! });
-      expect(() => build(twin)).toThrow("spec/two.yaml:1:1: error: machine 'm' is also defined in spec/one.yaml");
+      await expect(build(twin)).rejects.toThrow("spec/two.yaml:1:1: error: machine 'm' is also defined in spec/one.yaml");
     } finally {
       removeRoot(twin);
     }

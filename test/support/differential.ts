@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
-import { compileSpec, specFiles, type CompiledMachine } from '../../generator/pipeline.ts';
+import { compileProject, type CompiledMachine } from '../../generator/pipeline.ts';
+import { SpecError } from '../../generator/spec/diagnostics.ts';
 import { eventNames, type MachineIR } from '../../generator/ir/model.ts';
 import { micropythonModuleName } from '../../generator/backends/micropython.ts';
 import { xstateMachineName } from '../../generator/backends/xstate.ts';
@@ -56,30 +57,34 @@ export const root = fileURLToPath(new URL('../..', import.meta.url));
 /** Every spec in spec/, compiled, with its generated XState machine imported. */
 export async function loadMachines(): Promise<MachineUnderTest[]> {
   const out: MachineUnderTest[] = [];
-  for (const file of specFiles(root)) {
-    const { machines, diagnostics } = compileSpec(root, file);
-    if (diagnostics.length) throw new Error(`${file} does not compile:\n${diagnostics.map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`).join('\n')}`);
-    for (const compiled of machines) {
-      const m = compiled.machine;
-      const url = pathToFileURL(join(root, 'generated', 'xstate', `${m.name}.ts`)).href;
-      const mod = (await import(url)) as Record<string, unknown>;
-      const exported = mod[xstateMachineName(m.name)] as AnyStateMachine | undefined;
-      if (!exported) throw new Error(`generated/xstate/${m.name}.ts does not export ${xstateMachineName(m.name)}`);
-      const guards = Object.fromEntries(
-        m.guards.map((g) => [g.name, ({ event }: { event: Partial<TestEvent> }) => (event.trueGuards ?? []).includes(g.name)]),
-      );
-      // transition() never executes actions; these only replace the inert defaults.
-      const actions = Object.fromEntries(m.actions.map((a) => [a.name, () => {}]));
-      out.push({
-        name: m.name,
-        specFile: file,
-        compiled,
-        xstate: exported.provide({ guards, actions } as never) as AnyStateMachine,
-        pyModule: micropythonModuleName(m.name),
-        events: eventNames(m),
-        guards: m.guards.map((g) => g.name),
-      });
-    }
+  let compiled: CompiledMachine[];
+  try {
+    // All specs together: a runtime module may use the ids of machines from several specs.
+    compiled = compileProject(root);
+  } catch (e) {
+    if (!(e instanceof SpecError)) throw e;
+    throw new Error(`the specs do not compile:\n${e.message}`);
+  }
+  for (const c of compiled) {
+    const m = c.machine;
+    const url = pathToFileURL(join(root, 'generated', 'xstate', `${m.name}.ts`)).href;
+    const mod = (await import(url)) as Record<string, unknown>;
+    const exported = mod[xstateMachineName(m.name)] as AnyStateMachine | undefined;
+    if (!exported) throw new Error(`generated/xstate/${m.name}.ts does not export ${xstateMachineName(m.name)}`);
+    const guards = Object.fromEntries(
+      m.guards.map((g) => [g.name, ({ event }: { event: Partial<TestEvent> }) => (event.trueGuards ?? []).includes(g.name)]),
+    );
+    // transition() never executes actions; these only replace the inert defaults.
+    const actions = Object.fromEntries(m.actions.map((a) => [a.name, () => {}]));
+    out.push({
+      name: m.name,
+      specFile: m.file,
+      compiled: c,
+      xstate: exported.provide({ guards, actions } as never) as AnyStateMachine,
+      pyModule: micropythonModuleName(m.name),
+      events: eventNames(m),
+      guards: m.guards.map((g) => g.name),
+    });
   }
   return out;
 }

@@ -20,7 +20,7 @@ export const demo: Command = {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const root = resolve((values.root as string | undefined) ?? '.');
     try {
-      const result = build(root);
+      const result = await build(root);
       const s = writeOutputs(root, result.outputs);
       const changed = s.changed.length + s.missing.length + s.orphaned.length;
       console.log(`generated ${result.outputs.size} files from ${result.machines.length} spec(s)${changed ? ` (${changed} updated)` : ', all up to date'}`);

@@ -8,7 +8,7 @@ import { EXIT_FAILURE, EXIT_OK, UsageError, type Command } from '../command.ts';
 
 export const generate: Command = {
   name: 'generate',
-  summary: 'Validate the specs in spec/ and write generated/: a table-driven MicroPython module and an XState machine per spec.',
+  summary: 'Validate the specs in spec/ and write generated/: a table-driven MicroPython module, an XState machine and diagrams per machine.',
   usage: 'generate [--check | --watch] [--root DIR]',
   options: {
     check: { type: 'boolean', description: 'write nothing; exit 1 listing the files that are stale' },
@@ -23,16 +23,16 @@ export const generate: Command = {
     const root = resolve((values.root as string | undefined) ?? '.');
     const quiet = Boolean(values.quiet);
     if (values.check) return check(root);
-    const status = once(root, quiet);
+    const status = await once(root, quiet);
     if (!values.watch) return status;
     return watchForever(root, quiet);
   },
 };
 
-function attempt(root: string): { result?: Build; ms: number; status: number } {
+async function attempt(root: string): Promise<{ result?: Build; ms: number; status: number }> {
   const t0 = performance.now();
   try {
-    const result = build(root);
+    const result = await build(root);
     return { result, ms: performance.now() - t0, status: EXIT_OK };
   } catch (e) {
     if (!(e instanceof SpecError)) throw e;
@@ -42,8 +42,8 @@ function attempt(root: string): { result?: Build; ms: number; status: number } {
   }
 }
 
-function once(root: string, quiet: boolean): number {
-  const { result, ms, status } = attempt(root);
+async function once(root: string, quiet: boolean): Promise<number> {
+  const { result, ms, status } = await attempt(root);
   if (!result) return status;
   const s = writeOutputs(root, result.outputs);
   if (!quiet) {
@@ -61,8 +61,8 @@ function once(root: string, quiet: boolean): number {
   return EXIT_OK;
 }
 
-function check(root: string): number {
-  const { result, status } = attempt(root);
+async function check(root: string): Promise<number> {
+  const { result, status } = await attempt(root);
   if (!result) return status;
   const s = compare(root, result.outputs);
   if (isFresh(s)) {
@@ -85,7 +85,7 @@ function watchForever(root: string, quiet: boolean): Promise<number> {
     clearTimeout(timer);
     timer = setTimeout(() => {
       console.log(`\n[${new Date().toLocaleTimeString()}] change detected`);
-      once(root, quiet);
+      void once(root, quiet);
     }, 150);
   };
   for (const dir of dirs) watch(dir, { recursive: true }, rerun);
