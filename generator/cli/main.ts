@@ -6,9 +6,13 @@ import { demo } from './commands/demo.ts';
 import { bench } from './commands/bench.ts';
 import { visualise } from './commands/visualise.ts';
 import { trace } from './commands/trace.ts';
+import { deploy } from './commands/deploy.ts';
+import { repl } from './commands/repl.ts';
+import { run } from './commands/run.ts';
 import { version } from '../version.ts';
 
 export const commands: Command[] = [generate, visualise, sim, trace, demo, bench];
+commands.push(deploy, run, repl);
 
 function usage(): string {
   return [

@@ -119,6 +119,7 @@ export class SimDevice {
   private readonly stdout: (text: string) => void;
   private readonly stderr: (text: string) => void;
   private errno: Errno | undefined;
+  private replOutput: ((bytes: Uint8Array) => void) | undefined;
   private nextRid = 1;
   private dead: Error | undefined;
   private readonly ready: Promise<void>;
@@ -199,6 +200,24 @@ export class SimDevice {
     return d.data ?? new Uint8Array();
   }
 
+  /**
+   * Starts the board's interactive REPL as its UART sees it (the friendly REPL, as after boot):
+   * from now on `output` gets, as raw bytes, everything the board prints while it processes
+   * REPL input (banner, prompts, echo, what the code prints, tracebacks).
+   */
+  async replStart(output: (bytes: Uint8Array) => void): Promise<void> {
+    this.replOutput = output;
+    await this.command({ t: 'replStart' });
+  }
+
+  /**
+   * Feeds bytes to the REPL as typed on the board's UART; resolves once they are processed,
+   * including the code they ran. Ctrl-D soft-reboots as the board does (see README.md).
+   */
+  async replInput(bytes: Uint8Array): Promise<void> {
+    await this.command({ t: 'repl', bytes });
+  }
+
   /** Stops the VM (even inside an endless loop), closes host sockets, rejects pending calls. */
   async close(): Promise<void> {
     if (!this.dead) this.fail(new Error('simulated device closed'));
@@ -251,6 +270,10 @@ export class SimDevice {
   }
 
   private output(fd: number, bytes: Uint8Array): void {
+    if (fd === P.FD_REPL) {
+      this.replOutput?.(bytes);
+      return;
+    }
     let dec = this.decoders.get(fd);
     if (!dec) this.decoders.set(fd, (dec = new TextDecoder()));
     const text = dec.decode(bytes, { stream: true });

@@ -20,3 +20,4 @@ export declare const TLS_HANDSHAKE: number;
 export declare const TLS_SECURE: number;
 export declare const TLS_VERIFY_FAILED: number;
 export declare const TLS_FAILED: number;
+export declare const FD_REPL: number;

@@ -34,3 +34,6 @@ export const TLS_SECURE = 2;
 export const TLS_VERIFY_FAILED = -100001;
 // Result code for another TLS failure (protocol error, alert).
 export const TLS_FAILED = -100002;
+
+// Output "file descriptor" of the board's console in REPL mode (worker → host 'out' messages).
+export const FD_REPL = 3;

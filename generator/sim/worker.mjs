@@ -29,6 +29,9 @@ const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 // Output: bytes written by Python are batched and posted in order with network requests.
 
 let outFd = 1;
+// While REPL input is processed, everything the VM prints is the board's console output (see
+// "REPL mode" below) and goes out as fd P.FD_REPL.
+let replActive = false;
 let outBuf = new Uint8Array(4096);
 let outLen = 0;
 
@@ -71,8 +74,8 @@ const t0 = performance.now();
 let mp;
 try {
   mp = await loadMicroPython({
-    stdout: (b) => outByte(1, b),
-    stderr: (b) => outByte(2, b),
+    stdout: (b) => outByte(replActive ? P.FD_REPL : 1, b),
+    stderr: (b) => outByte(replActive ? P.FD_REPL : 2, b),
     linebuffer: false,
   });
 } finally {
@@ -558,6 +561,67 @@ const boardHeapBytes = gcModule.mem_alloc() - heapBefore;
 const bootMs = performance.now() - t0;
 
 // ---------------------------------------------------------------------------------------------
+// REPL mode: the VM's event-driven REPL fed byte by byte, as the board's UART feeds its REPL.
+// The VM cannot soft-reboot by itself (replProcessChar only reports the request), so a soft
+// reboot is done here as the ESP8266 firmware does it: user modules and globals go, boot.py
+// runs, and main.py too when the friendly REPL is active; then the REPL starts again in the
+// same mode. Raw-paste mode must not reach the VM (it would wait for stdin forever): the host
+// side (console.ts) emulates it.
+
+const PYEXEC_FORCED_EXIT = 0x100;
+let replRaw = false; // Ctrl-A entered the raw REPL, Ctrl-B left it
+/** Module and global names present when the REPL started; a soft reboot keeps only these. */
+let replKeep = { modules: '[]', globals: '[]' };
+
+function replOut(text) {
+  outByte(P.FD_REPL, new TextEncoder().encode(text));
+}
+
+function pyNames(expr) {
+  mp.runPython(`__sim_names__ = ' '.join(${expr})`);
+  const names = mp.globals.get('__sim_names__');
+  mp.globals.delete('__sim_names__');
+  return JSON.stringify(names.split(' ').filter((n) => n !== '__sim_names__'));
+}
+
+function replStart() {
+  replKeep = { modules: pyNames("__import__('sys').modules"), globals: pyNames('globals()') };
+  mp.replInit();
+}
+
+function runBootFile(name) {
+  if (!mp.FS.analyzePath('/' + name).exists) return;
+  try {
+    mp.runPython(runFileCode(name));
+  } catch (err) {
+    /** @type {any} */
+    const e = err;
+    if (e?.name !== 'PythonError') throw err;
+    replOut(String(e.message).replace(STDIN_FRAME, '').replace(/\r?\n/g, '\r\n'));
+  }
+}
+
+function softReboot() {
+  replOut('MPY: soft reboot\r\n');
+  mp.runPython(
+    `[__import__('sys').modules.pop(k) for k in list(__import__('sys').modules) if k not in ${replKeep.modules}]\n` +
+      `[globals().pop(k) for k in list(globals()) if k not in ${replKeep.globals}]`,
+  );
+  gcModule.collect();
+  runBootFile('boot.py');
+  if (!replRaw) runBootFile('main.py');
+  mp.replInit();
+}
+
+function replFeed(bytes) {
+  for (const c of bytes) {
+    if (c === 0x01) replRaw = true; // Ctrl-A
+    else if (c === 0x02) replRaw = false; // Ctrl-B
+    if (mp.replProcessChar(c) === PYEXEC_FORCED_EXIT) softReboot();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Commands from the main thread.
 
 const STDIN_FRAME = '  File "<stdin>", line 1, in <module>\n';
@@ -592,6 +656,17 @@ port.on('message', (m) => {
         break;
       case 'readFile':
         reply = { data: mp.FS.readFile(m.path) };
+        break;
+      case 'replStart':
+      case 'repl':
+        replActive = true;
+        try {
+          if (m.t === 'replStart') replStart();
+          else replFeed(m.bytes);
+        } finally {
+          replActive = false;
+        }
+        reply = {};
         break;
       default:
         throw new Error(`unknown command ${m.t}`);

@@ -1,0 +1,153 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { projectFiles } from '../../sim/device.ts';
+import { DeployError } from '../../deploy/link.ts';
+import { checkMpyVersion, compileMpy } from '../../deploy/mpy.ts';
+import { RawRepl } from '../../deploy/rawrepl.ts';
+import { probe, sync, type BoardFile, type SyncReport } from '../../deploy/sync.ts';
+import { RESET_DETAILS, TARGET_DETAILS, TARGET_OPTIONS, openTarget, targetOptions } from '../../deploy/target.ts';
+import { EXIT_FAILURE, EXIT_OK, UsageError, type Command } from '../command.ts';
+
+export const deploy: Command = {
+  name: 'deploy',
+  summary: 'Copy the runtime and the generated modules (and your main.py and app files) to a board: over USB serial, WebREPL, or to the simulated board.',
+  usage: 'deploy [--port PATH | --webrepl URL | --sim] [--main FILE] [--app FILE]... [--mpy] [--force] [--dry-run] [--prune]',
+  options: {
+    ...TARGET_OPTIONS,
+    main: { type: 'string', description: 'your main.py, copied to /main.py' },
+    app: { type: 'string', multiple: true, description: 'another file of yours, copied to / (repeat for more)' },
+    mpy: { type: 'boolean', description: 'precompile to .mpy (not main.py or boot.py) and remove .py files they replace' },
+    force: { type: 'boolean', description: 'copy files even when the board already has them' },
+    'dry-run': { type: 'boolean', description: 'write nothing; list what would change' },
+    prune: { type: 'boolean', description: 'remove files an earlier deploy put there that are no longer deployed' },
+    'no-deflate': { type: 'boolean', description: 'never deflate files on the way (they still travel as base64)' },
+  },
+  details: [
+    'Deploys every .py of runtime-esp8266/ (keeping its packages) and generated/micropython/ to /lib.',
+    'A file whose sha256 on the board matches is skipped. Each file is written to a temporary name and',
+    'put in place once the board has checked it, so an interrupted deploy leaves no truncated module.',
+    '',
+    TARGET_DETAILS,
+    RESET_DETAILS,
+    '',
+    'Exit status: 0 deployed, 1 a problem with the board, the link or a file, 2 bad command line.',
+  ].join('\n'),
+  async run({ values, positionals }) {
+    if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    const root = resolve((values.root as string | undefined) ?? '.');
+    const files = hostFiles(root, values.main as string | undefined, (values.app as string[] | undefined) ?? []);
+    const opts = targetOptions(values, root);
+    const started = performance.now();
+    const target = await openTarget(opts).catch((e: Error) => e);
+    if (target instanceof Error) return failed(target);
+    const progress = new Progress();
+    let report: SyncReport;
+    try {
+      console.log(`deploying to ${target.name}`);
+      const repl = new RawRepl(target.link, opts.timeoutMs);
+      await repl.enter(target.canSoftReset && opts.softReset);
+      const info = await probe(repl);
+      let deployed = files;
+      if (values.mpy) {
+        checkMpyVersion(info.mpy);
+        deployed = await precompile(files);
+      }
+      report = await sync(repl, info, deployed, {
+        force: Boolean(values.force),
+        dryRun: Boolean(values['dry-run']),
+        prune: Boolean(values.prune),
+        noDeflate: Boolean(values['no-deflate']),
+        onProgress: (path, done, total) => progress.update(path, done, total),
+      });
+      await repl.leave();
+    } catch (e) {
+      progress.abort();
+      await target.close().catch(() => {});
+      return failed(e as Error);
+    }
+    await target.close();
+    const seconds = (performance.now() - started) / 1000;
+    summarize(report, target.link.stats.sent, seconds);
+    return EXIT_OK;
+  },
+};
+
+function failed(e: Error): number {
+  if (!(e instanceof DeployError)) throw e;
+  console.error(`wirestate deploy: ${e.message}`);
+  return EXIT_FAILURE;
+}
+
+function readUserFile(file: string, option: string): Uint8Array {
+  if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`--${option}: no such file: ${file}`);
+  return readFileSync(file);
+}
+
+/** What a deploy sends: the project's runtime and generated modules, and the user's files. */
+function hostFiles(root: string, main: string | undefined, apps: string[]): BoardFile[] {
+  const files: BoardFile[] = Object.entries(projectFiles(root)).map(([path, text]) => ({ path, data: Buffer.from(text, 'utf8') }));
+  if (!files.length) throw new UsageError(`nothing to deploy: ${root} has no runtime-esp8266/ or generated/micropython/ with .py files`);
+  if (main !== undefined) files.push({ path: '/main.py', data: readUserFile(main, 'main') });
+  for (const app of apps) {
+    const path = '/' + basename(app);
+    if (files.some((f) => f.path === path)) throw new UsageError(`--app: ${path} is deployed twice`);
+    files.push({ path, data: readUserFile(app, 'app') });
+  }
+  return files;
+}
+
+/** The files as .mpy, but main.py and boot.py, which the board runs from source only. */
+async function precompile(files: BoardFile[]): Promise<BoardFile[]> {
+  const out: BoardFile[] = [];
+  // One at a time: the compiler's loader is sensitive to a global that compileMpy takes away.
+  for (const f of files) {
+    if (!f.path.endsWith('.py') || f.path === '/main.py' || f.path === '/boot.py') out.push(f);
+    else {
+      const name = f.path.replace(/^\/lib\//, '').replace(/^\//, '');
+      out.push({ path: f.path.slice(0, -3) + '.mpy', data: await compileMpy(name, Buffer.from(f.data).toString('utf8')) });
+    }
+  }
+  return out;
+}
+
+const kb = (n: number) => (n < 1024 ? `${n} B` : `${(n / 1024).toFixed(1)} KB`);
+
+/** A bar per file while it is written (on a terminal), a line per file once written. */
+class Progress {
+  private readonly live = Boolean(process.stderr.isTTY);
+  private shown = false;
+
+  update(path: string, done: number, total: number): void {
+    if (done === total) {
+      this.clear();
+      console.log(`  copied ${path} (${kb(total)})`);
+    } else if (this.live) {
+      const width = 24;
+      const filled = total ? Math.round((done / total) * width) : 0;
+      process.stderr.write(`\r  ${path} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${kb(done)} of ${kb(total)}\x1b[K`);
+      this.shown = true;
+    }
+  }
+
+  abort(): void {
+    this.clear();
+  }
+
+  private clear(): void {
+    if (this.shown) process.stderr.write('\r\x1b[K');
+    this.shown = false;
+  }
+}
+
+function summarize(r: SyncReport, sent: number, seconds: number): void {
+  const would = r.dryRun ? 'would be ' : '';
+  if (r.dryRun) for (const c of r.copied) console.log(`  would copy ${c.path} (${c.why}, ${kb(c.bytes)})`);
+  for (const x of r.removed) console.log(`  ${r.dryRun ? 'would remove' : 'removed'} ${x.path} (${x.why})`);
+  for (const o of r.orphans) console.log(`  no longer deployed: ${o} (kept; --prune removes it)`);
+  const bytes = r.copied.reduce((n, c) => n + c.bytes, 0);
+  const parts = [`${r.copied.length} ${would}copied`, `${r.unchanged.length} unchanged`];
+  if (r.removed.length) parts.push(`${r.removed.length} ${would}removed`);
+  const traffic = r.dryRun || !bytes ? `${kb(sent)} sent` : `${kb(bytes)} of files, ${kb(sent)} sent (${(sent / bytes).toFixed(2)} per byte of file)`;
+  console.log(`${r.copied.length + r.unchanged.length} files: ${parts.join(', ')}; ${traffic}; ${seconds.toFixed(2)} s${r.dryRun ? ' (dry run: nothing written)' : ''}`);
+}

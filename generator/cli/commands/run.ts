@@ -1,0 +1,56 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { DeployError } from '../../deploy/link.ts';
+import { RawRepl } from '../../deploy/rawrepl.ts';
+import { RESET_DETAILS, TARGET_DETAILS, TARGET_OPTIONS, openTarget, targetOptions } from '../../deploy/target.ts';
+import { EXIT_FAILURE, EXIT_OK, UsageError, type Command } from '../command.ts';
+
+export const run: Command = {
+  name: 'run',
+  summary: 'Run a MicroPython script on a board (USB serial, WebREPL or the simulated board), its output shown as it comes.',
+  usage: 'run FILE.py [--port PATH | --webrepl URL | --sim]',
+  options: TARGET_OPTIONS,
+  details: [
+    'The script runs in the board\'s raw REPL with the modules in its /lib, as deployed; nothing is copied.',
+    'It may run as long as it likes; --timeout bounds only the protocol\'s own waits.',
+    '',
+    TARGET_DETAILS,
+    RESET_DETAILS,
+    '',
+    'Exit status: 0 the script ended, 1 it raised (its traceback is printed) or the board could not be',
+    'reached, 2 bad command line.',
+  ].join('\n'),
+  async run({ values, positionals }) {
+    const [file, ...rest] = positionals;
+    if (file === undefined) throw new UsageError('missing FILE.py');
+    if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
+    if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
+    const code = readFileSync(file, 'utf8');
+    const opts = targetOptions(values, resolve((values.root as string | undefined) ?? '.'));
+    let target;
+    try {
+      target = await openTarget(opts);
+    } catch (e) {
+      return failed(e as Error);
+    }
+    try {
+      const repl = new RawRepl(target.link, opts.timeoutMs);
+      await repl.enter(target.canSoftReset && opts.softReset);
+      const { err } = await repl.execRaw(code, { doing: `running ${file}`, timeoutMs: null, onOutput: (b) => process.stdout.write(b) });
+      await repl.leave();
+      if (!err.length) return EXIT_OK;
+      process.stderr.write(err);
+      return EXIT_FAILURE;
+    } catch (e) {
+      return failed(e as Error);
+    } finally {
+      await target.close();
+    }
+  },
+};
+
+function failed(e: Error): number {
+  if (!(e instanceof DeployError)) throw e;
+  console.error(`wirestate run: ${e.message}`);
+  return EXIT_FAILURE;
+}

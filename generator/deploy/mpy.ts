@@ -1,0 +1,45 @@
+// Precompiling modules to .mpy with mpy-cross (MicroPython 1.19's, built to WebAssembly:
+// @pybricks/mpy-cross-v6). It writes .mpy version 6 bytecode, which every MicroPython from 1.19
+// on loads: the loader checks the sub-version only for native code, which this never emits.
+
+import { compile } from '@pybricks/mpy-cross-v6';
+import { DeployError } from './link.ts';
+
+/** The .mpy major version mpy-cross writes. */
+export const MPY_VERSION = 6;
+
+/**
+ * Checks the board's sys.implementation._mpy (0 when the board does not report one) against
+ * what mpy-cross writes; throws a DeployError saying why it does not fit.
+ */
+export function checkMpyVersion(boardMpy: number): void {
+  if (!boardMpy) throw new DeployError('--mpy: the board does not report the .mpy version it loads (sys.implementation._mpy), so it predates MicroPython 1.19; deploy without --mpy');
+  const major = boardMpy & 0xff;
+  if (major !== MPY_VERSION) {
+    throw new DeployError(`--mpy: the board loads .mpy version ${major}, wirestate's mpy-cross writes version ${MPY_VERSION} (MicroPython 1.19 and later); deploy without --mpy`);
+  }
+}
+
+/**
+ * Compiles MicroPython source to .mpy. `name` is what tracebacks show as the file. Throws a
+ * DeployError with mpy-cross's message when the source does not compile.
+ */
+export async function compileMpy(name: string, source: string): Promise<Uint8Array> {
+  // Emscripten's loader in this build fetches the .wasm when a global fetch exists, which in
+  // Node fails on a file path; without one it reads the file.
+  const g = globalThis as { fetch?: typeof fetch };
+  const saved = g.fetch;
+  delete g.fetch;
+  // Each compile also adds process-wide handlers that rethrow; they would pile up.
+  const uncaught = process.listeners('uncaughtException');
+  const unhandled = process.listeners('unhandledRejection');
+  try {
+    const r = await compile(name.split('/').pop() as string, source, ['-s', name]);
+    if (r.status !== 0 || !r.mpy) throw new DeployError(`mpy-cross could not compile ${name}:\n${[...r.out, ...r.err].join('\n')}`);
+    return r.mpy;
+  } finally {
+    if (saved) g.fetch = saved;
+    for (const l of process.listeners('uncaughtException')) if (!uncaught.includes(l)) process.off('uncaughtException', l);
+    for (const l of process.listeners('unhandledRejection')) if (!unhandled.includes(l)) process.off('unhandledRejection', l);
+  }
+}

@@ -1,0 +1,164 @@
+// Deploying over a serial port to the simulated board (its console behind a serialport binding,
+// through the same serial transport as a real port): the whole runtime, then running it from the
+// board's /lib; unchanged files skipped, --force, --dry-run, --prune, --mpy, user files, plain raw
+// mode for old firmware, and noise before the banner.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWebSocketServer, type LocalServer } from '../../generator/demo/servers.ts';
+import { DeployError } from '../../generator/deploy/link.ts';
+import { checkMpyVersion, compileMpy } from '../../generator/deploy/mpy.ts';
+import { SimBoard } from '../../generator/deploy/sim.ts';
+import type { BoardFile } from '../../generator/deploy/sync.ts';
+import { bytesOf, flashText, runtimeFiles, serialSession, type Session } from './support.ts';
+
+const runtime = runtimeFiles();
+const text = (files: BoardFile[]) => Object.fromEntries(files.map((f) => [f.path, Buffer.from(f.data).toString('utf8')]));
+
+describe('the runtime over serial, raw-paste mode', () => {
+  let board: SimBoard;
+  let s: Session;
+  let echo: LocalServer;
+
+  beforeAll(async () => {
+    board = await SimBoard.start();
+    s = await serialSession(board);
+    echo = await startWebSocketServer((m) => m);
+  });
+  afterAll(async () => {
+    await s?.close();
+    await board?.close();
+    await echo?.close();
+  });
+
+  it('copies every file to /lib, byte for byte, deflated on the way', async () => {
+    expect(s.info.deflate).toBe(true);
+    const sent = s.link.stats.sent;
+    const r = await s.sync(runtime);
+    expect(r.copied.map((c) => [c.path, c.why])).toEqual(runtime.map((f) => [f.path, 'new']));
+    expect(await flashText(board)).toEqual(text(runtime));
+    expect(s.repl.rawPaste).toBe(true);
+    // Deflated base64 and the code around it: well under a byte per byte.
+    expect((s.link.stats.sent - sent) / bytesOf(runtime)).toBeLessThan(0.8);
+  });
+
+  it('the board then imports the runtime from /lib and talks to a WebSocket server', async () => {
+    const out = await s.repl.exec(
+      `import uwebsockets.client\nws = uwebsockets.client.connect(${JSON.stringify(echo.url)})\nws.send('over serial')\nprint(ws.recv(), uwebsockets.client.__file__)\nws.close()`,
+      { doing: 'running the client' },
+    );
+    expect(out).toBe('over serial /lib/uwebsockets/client.py\r\n');
+  });
+
+  it('skips what is unchanged: a second deploy sends a few hundred bytes', async () => {
+    const sent = s.link.stats.sent;
+    const r = await s.sync(runtime);
+    expect(r.copied).toEqual([]);
+    expect(r.unchanged).toEqual(runtime.map((f) => f.path));
+    expect(s.link.stats.sent - sent).toBeLessThan(2000);
+  });
+
+  it('copies only what changed; --force copies everything; --dry-run writes nothing', async () => {
+    const edited = runtime.map((f) => (f.path === '/lib/fsm.py' ? { ...f, data: Buffer.concat([f.data, Buffer.from('# edited\n')]) } : f));
+    const dry = await s.sync(edited, { dryRun: true });
+    expect(dry.copied.map((c) => [c.path, c.why])).toEqual([['/lib/fsm.py', 'changed']]);
+    expect((await flashText(board))['/lib/fsm.py']).toBe(text(runtime)['/lib/fsm.py']);
+
+    const r = await s.sync(edited);
+    expect(r.copied.map((c) => c.path)).toEqual(['/lib/fsm.py']);
+    expect((await flashText(board))['/lib/fsm.py']).toMatch(/# edited\n$/);
+
+    const forced = await s.sync(runtime, { force: true });
+    expect(forced.copied.map((c) => c.why)).toEqual(runtime.map((f) => (f.path === '/lib/fsm.py' ? 'changed' : 'forced')));
+    expect(await flashText(board)).toEqual(text(runtime));
+  });
+
+  it('reports files no longer deployed and removes them, and folders left empty, with prune', async () => {
+    const extra = [...runtime, { path: '/lib/oldpkg/gone.py', data: Buffer.from('x = 1\n') }, { path: '/lib/mine.py', data: Buffer.from('y = 2\n') }];
+    await s.sync(extra);
+    await board.device.writeFile('/lib/users_own.py', 'z = 3\n');
+
+    const kept = await s.sync(runtime);
+    expect(kept.orphans).toEqual(['/lib/mine.py', '/lib/oldpkg/gone.py']);
+    expect(kept.removed).toEqual([]);
+    expect(Object.keys(await flashText(board))).toContain('/lib/oldpkg/gone.py');
+
+    const dry = await s.sync(runtime, { prune: true, dryRun: true });
+    expect(dry.removed.map((r) => r.path)).toEqual(['/lib/mine.py', '/lib/oldpkg/gone.py']);
+    const pruned = await s.sync(runtime, { prune: true });
+    expect(pruned.removed).toEqual(dry.removed);
+    const after = await flashText(board);
+    expect(Object.keys(after)).not.toContain('/lib/mine.py');
+    // Files wirestate did not put there stay.
+    expect(after['/lib/users_own.py']).toBe('z = 3\n');
+    expect(await board.device.eval("'oldpkg' in __import__('os').listdir('/lib')")).toBe(false);
+    expect((await s.sync(runtime, { prune: true })).removed).toEqual([]);
+  });
+
+  it('precompiled .mpy: replaces the .py that would shadow it, imports from the .mpy, and is skipped when unchanged', async () => {
+    expect(() => checkMpyVersion(s.info.mpy)).not.toThrow();
+    const mpy: BoardFile[] = [];
+    for (const f of runtime) mpy.push({ path: f.path.replace(/\.py$/, '.mpy'), data: await compileMpy(f.path.slice(5), Buffer.from(f.data).toString('utf8')) });
+    const r = await s.sync(mpy);
+    expect(r.removed).toEqual(runtime.map((f) => ({ path: f.path, why: 'shadows .mpy' })));
+    // Soft reset: the modules imported earlier are forgotten.
+    await s.repl.enter(true);
+    const out = await s.repl.exec(
+      `import uwebsockets.client\nws = uwebsockets.client.connect(${JSON.stringify(echo.url)})\nws.send('from .mpy')\nprint(ws.recv(), uwebsockets.client.__file__)\nws.close()`,
+      { doing: 'running the client' },
+    );
+    expect(out).toBe('from .mpy /lib/uwebsockets/client.mpy\r\n');
+    // Helpers are gone with the soft reset; a new session defines them again.
+    await s.close();
+    s = await serialSession(board);
+    const again = await s.sync(mpy);
+    expect(again.copied).toEqual([]);
+    // Back to source: the .mpy files are no longer deployed (.py wins on import anyway).
+    const back = await s.sync(runtime, { prune: true });
+    expect(back.removed.map((x) => x.path)).toEqual(mpy.map((f) => f.path).sort());
+    expect(await flashText(board)).toEqual({ ...text(runtime), '/lib/users_own.py': 'z = 3\n' });
+  });
+});
+
+describe('checks and compiling for --mpy', () => {
+  it('refuses a board whose .mpy version is not 6, or that reports none', () => {
+    expect(() => checkMpyVersion(0)).toThrow(/predates MicroPython 1\.19/);
+    expect(() => checkMpyVersion(5)).toThrow('the board loads .mpy version 5, wirestate\'s mpy-cross writes version 6');
+    expect(() => checkMpyVersion(6 | (3 << 8))).not.toThrow();
+  });
+
+  it('a module that does not compile is a clear error with mpy-cross\'s message', async () => {
+    const e = await compileMpy('app.py', 'def broken(:\n').catch((x: Error) => x);
+    expect(e).toBeInstanceOf(DeployError);
+    expect((e as Error).message).toMatch(/mpy-cross could not compile app\.py:[\s\S]*File "app\.py", line 1[\s\S]*SyntaxError/);
+  });
+});
+
+it('firmware before 1.14: plain raw mode, paced, with the same result', async () => {
+  const board = await SimBoard.start({ rawPaste: false });
+  const s = await serialSession(board);
+  try {
+    const files = runtime.filter((f) => /^\/lib\/(uwebsockets\/|fsm\.py|websocket_fsm\.py)/.test(f.path));
+    const r = await s.sync(files);
+    expect(s.repl.rawPaste).toBe(false);
+    expect(r.copied).toHaveLength(files.length);
+    expect(await flashText(board)).toEqual(text(files));
+    expect(await s.repl.exec('import uwebsockets.protocol\nprint(uwebsockets.protocol.__name__)', { doing: 'importing' })).toBe('uwebsockets.protocol\r\n');
+  } finally {
+    await s.close();
+    await board.close();
+  }
+});
+
+it('noise before the banner (a board that resets when the port opens) is skipped', async () => {
+  // Boot ROM output at 74880 baud, read at 115200: bytes that are no text, and a stray prompt.
+  const noise = Buffer.from([0xf0, 0x1e, 0x83, 0x3e, 0x0a, 0x00, 0xe2, 0x3e, 0x3e, 0x3e, 0x20, 0xff, 0x72, 0x61, 0x77]);
+  const board = await SimBoard.start({ noiseOnOpen: noise });
+  const s = await serialSession(board);
+  try {
+    const r = await s.sync([{ path: '/main.py', data: Buffer.from("print('hi')\n") }]);
+    expect(r.copied.map((c) => c.path)).toEqual(['/main.py']);
+    expect((await flashText(board))['/main.py']).toBe("print('hi')\n");
+  } finally {
+    await s.close();
+    await board.close();
+  }
+});
