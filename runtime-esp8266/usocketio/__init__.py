@@ -1,0 +1,1 @@
+# usocketio: a Socket.IO client (usocketio.client) over an Engine.IO session (usocketio.engine).

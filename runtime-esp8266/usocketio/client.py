@@ -1,0 +1,358 @@
+# usocketio/client.py: the Socket.IO client (protocol 5 over Engine.IO 4; protocol 4 over
+# Engine.IO 3 for socket.io 2.x servers), with the API of the original usocketio package
+# (connect, on, emit, send, at_interval, run_forever, close, with-statement) and what users of
+# python-socketio and socket.io-client expect: namespaces, auth, acks both ways, binary
+# events, reconnection with backoff, connect/disconnect/connect_error events, a catch-all.
+#
+# Its logic is two machines (spec/socketio.yaml) run by fsm: the manager (Client: the session
+# and reconnection) and one namespace socket per namespace joined (Namespace). Handlers and
+# callbacks run from the loop (step), never inside a machine's step, so they may emit or close.
+import json
+from errno import ENOTCONN
+from fsm import const, ticks_add, ticks_diff, ticks_ms
+from usocketio.engine import FAILED, MESSAGE, OPEN, earliest, post, tick
+import socketio_manager_fsm as M
+import socketio_namespace_fsm as N
+
+# Ids in the socketio_manager and socketio_namespace machines (checked by `npx wirestate generate`).
+_E_ENGINE_OPEN = const(1)
+_E_ENGINE_FAILED = const(2)
+_E_ENGINE_LOST = const(3)
+_E_CLOSE_REQUEST = const(4)
+_S_CLOSED = const(4)
+_G_MAY_RECONNECT = const(0)
+_E_CONNECTED = const(1)
+_E_REFUSED = const(2)
+_E_SERVER_DISCONNECT = const(3)
+_E_EMIT = const(5)
+_E_EVENT = const(6)
+_E_ACK = const(7)
+_E_REPLY = const(8)
+_E_DISCONNECT_REQUEST = const(9)
+_S_CONNECTED = const(2)
+_S_REFUSED = const(3)
+_A_HOLD = const(2)
+_A_SEND_EVENT = const(4)
+_A_DISPATCH_EVENT = const(5)
+_A_DISPATCH_ACK = const(6)
+_A_SEND_ACK = const(7)
+_G_IMPLICIT_CONNECT = const(0)
+
+def connect(url, wait=True, **options):
+    """connect(url, namespaces=None, auth=None, headers=None, query=None, transports=None,
+    eio=4, path='/socket.io/', reconnection=True, reconnection_attempts=0,
+    reconnection_delay=1, reconnection_delay_max=5, randomization_factor=0.5, timeout=20,
+    max_size=65536, max_queue=32, ssl=None, wait=True): open a Socket.IO connection to an
+    http://, https://, ws:// or wss:// URL (a path other than / names the namespace to join)
+    and return the Client. With wait, return once the Engine.IO session is open, and raise
+    OSError if the first attempt fails; without, return at once and let the loop connect."""
+    c = Client(url, **options)
+    from usocketio.session import start
+    start(c, wait)
+    return c
+
+
+class Client:
+    # A connection to a Socket.IO server (the socketio_manager machine), shared by the
+    # namespaces joined on it. Handlers are registered with on(); they run from step(), which
+    # run_forever() calls until the client is closed.
+
+    engine = why = partial = None
+    watched = ()
+    hold = False  # while connect() waits: handlers are the application's to run, later
+
+    def __init__(self, url, **options):
+        from usocketio.session import configure
+        configure(self, url, **options)
+
+    # The application's side.
+
+    def on(self, event, handler=None, namespace='/'):
+        """Register handler(*args) for event in namespace, or use as a decorator (the function
+        is returned). 'connect', 'disconnect' (reason) and 'connect_error' (data) are the
+        namespace's own; '*' catches every other event as handler(event, *args). A handler's
+        return value is the ack the server asked for (a tuple for several values)."""
+        if handler is None:
+            return lambda f: self.on(event, f, namespace)
+        self.handlers.setdefault(namespace, {})[event] = handler
+        return handler
+
+    def emit(self, event, *args, namespace='/', callback=None):
+        """Send event with args (anything json can encode; bytes go as binary attachments).
+        callback(*ack) is called once, if the server acknowledges. Emits made while the
+        namespace is not connected wait and go out in order once it is; OverflowError if more
+        than max_queue wait; OSError(ENOTCONN) if the namespace or the client was left."""
+        ns = self.nsps.get(namespace)
+        if ns is None or ns.state >= _S_REFUSED or self.state == _S_CLOSED:
+            raise OSError(ENOTCONN, 'not connected')
+        e = self.engine
+        if len(ns.held) + (len(e.buf) if e else 0) >= self.max_queue:
+            raise OverflowError('emit queue full')
+        i = None
+        if callback:
+            i = ns.ids
+            ns.ids += 1
+            ns.acks[i] = callback
+        post(N, ns, _E_EMIT, self.pack(2, namespace, i, [event] + list(args)))
+
+    def send(self, data, namespace='/', callback=None):
+        """emit('message', data)."""
+        self.emit('message', data, namespace=namespace, callback=callback)
+
+    def at_interval(self, seconds):
+        """Decorator: call the function every `seconds` from the loop."""
+        return lambda f: self.intervals.append([seconds, ticks_ms(), f]) or f
+
+    def join(self, namespace, auth=None):
+        """Join another namespace on this connection (again, if it was left); auth, if given,
+        replaces the client's for it."""
+        from usocketio.session import join
+        join(self, namespace, auth)
+
+    def disconnect(self, namespace=None):
+        """Leave namespace, or every namespace and close the connection (close())."""
+        from usocketio.session import disconnect
+        disconnect(self, namespace)
+
+    def close(self):
+        """Leave every namespace and close the connection, after sending what is queued (for
+        at most the timeout)."""
+        from usocketio.session import close
+        close(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def sid(self):
+        """The default namespace's session id while it is connected, else None."""
+        ns = self.nsps.get('/')
+        return ns.sid if ns and ns.state == _S_CONNECTED else None
+
+    def run_forever(self):
+        """Handle events until the client is closed: by close(), because no namespace is left,
+        or because reconnecting gave up."""
+        while self.state != _S_CLOSED:
+            self.step()
+        self._run_calls()
+
+    wait = run_forever  # python-socketio's name
+
+    def step(self, ms=None):
+        """Run what is due (timers, handlers, at_interval functions) and handle what has
+        arrived; if nothing had, wait for something, at most ms milliseconds (None: until the
+        next timer). For applications with a loop of their own."""
+        self._run_calls()
+        w = tick(M, self)
+        e = self.engine
+        r = False  # whether anything arrived
+        if e:
+            w = earliest(w, e.due())
+            r = e.pump()
+        for t in self.intervals:  # [seconds, when it was last due, function]
+            d = ticks_diff(ticks_add(t[1], int(t[0] * 1000)), ticks_ms())
+            if d <= 0:
+                self.calls.append((t[2], None, None, (), None))
+                t[1] = ticks_ms()
+                d = 0
+            w = earliest(w, d)
+        if r or w == 0 or self.calls and not self.hold:
+            return self._run_calls()
+        w = earliest(w, ms)
+        s = e.sockets() if e else []
+        if s or w is not None:  # else nothing can happen
+            if s != self.watched:
+                from select import poll, POLLIN
+                self.poller = p = poll()
+                for k in s:
+                    p.register(k, POLLIN)
+                self.watched = s
+            self.poller.poll(-1 if w is None else w)
+
+    def _run_calls(self):
+        while self.calls and not self.hold:
+            f, ns, ev, args, i = self.calls.pop(0)
+            if f is None:
+                h = self.handlers.get(ns.name) or {}
+                f = h.get(ev)
+                if f is None and ev not in ('connect', 'disconnect', 'connect_error'):
+                    f = h.get('*')
+                    args = (ev,) + args
+                if f is None:
+                    continue
+            r = _call(self, f, args)
+            if i is not None:
+                post(N, ns, _E_REPLY, (i, r))
+
+    # The session's side.
+
+    def up(self, k, x):
+        # What the engine reports: k is engine.OPEN, MESSAGE, FAILED or LOST.
+        if k == MESSAGE:
+            return self._message(x)
+        self.why = x
+        post(M, self, _E_ENGINE_OPEN if k == OPEN else _E_ENGINE_FAILED if k == FAILED else _E_ENGINE_LOST)
+
+    def _message(self, m):
+        # A Socket.IO packet, or an attachment of the binary packet before it.
+        p = self.partial
+        try:
+            if p:
+                if isinstance(m, str):
+                    raise ValueError
+                p[4].append(m)
+                if len(p[4]) < p[5]:
+                    return
+                self.partial = None
+            elif isinstance(m, str):
+                p = decode(m)
+                if p[5]:
+                    self.partial = p
+                    return
+            else:
+                raise ValueError
+            t, nsp, i, data, a = p[:5]
+            if t > 4:
+                from usocketio.binary import reconstruct
+                data = reconstruct(data, a)
+        except Exception:  # whatever the decoders raise: json's errors differ by port
+            self.partial = None
+            return self.engine.bad()
+        ns = self.nsps.get(nsp)
+        if ns:
+            post(N, ns, _E_CONNECTED if t == 0 else _E_SERVER_DISCONNECT if t == 1 else
+                 _E_REFUSED if t == 4 else _E_EVENT if t in (2, 5) else _E_ACK, (i, data))
+
+    def pack(self, t, nsp, i, data):
+        """A Socket.IO packet of type t (2 EVENT or 3 ACK: 5 and 6 when data holds bytes) as
+        (text, attachments)."""
+        a = ()
+        q = [data]
+        while q:  # any bytes in data? (a walk, not recursion, on a small stack)
+            x = q.pop()
+            if isinstance(x, (bytes, bytearray)):
+                from usocketio.binary import deconstruct
+                data, a = deconstruct(data)
+                t += 3
+                break
+            q.extend(x.values() if isinstance(x, dict) else x if isinstance(x, (list, tuple)) else ())
+        s = str(t)
+        if a:
+            s += '%d-' % len(a)
+        if nsp != '/':
+            s += nsp + ','
+        if i is not None:
+            s += str(i)
+        if data is not None:
+            s += json.dumps(data)
+        return s, a
+
+    def guard(self, g):
+        r = self.backoff[0]
+        return g == _G_MAY_RECONNECT and r and (r < 0 or self.attempts < r)
+
+    def act(self, a):
+        from usocketio.session import act
+        act(self, a)
+
+
+class Namespace:
+    # One namespace joined on a Client (the socketio_namespace machine).
+
+    sid = None
+    ids = 0  # the next ack id: the official client's start at 0
+
+    def __init__(self, c, name, auth):
+        self.c = c
+        self.name = name
+        self.auth = auth
+        self.held = []  # packed emits waiting for the namespace to be connected
+        self.kept = []  # handler calls for events that came before the CONNECT
+        self.acks = {}  # ack id -> callback
+        self.delays = ()
+        post(N, self, 255)
+
+    def call(self, x):
+        # The handler call for event packet x = (ack id, [event, *args]).
+        return None, self, x[1][0], tuple(x[1][1:]), x[0]
+
+    def guard(self, g):
+        return g == _G_IMPLICIT_CONNECT and self.c.eio == 3 and self.name == '/'
+
+    def act(self, a):
+        c = self.c
+        x = self.x
+        if a == _A_SEND_EVENT:
+            c.engine.send(*x)
+        elif a == _A_HOLD:
+            self.held.append(x)
+        elif a == _A_DISPATCH_EVENT:
+            c.calls.append(self.call(x))
+        elif a == _A_DISPATCH_ACK:
+            f = self.acks.pop(x[0], None)
+            if f:
+                c.calls.append((f, self, None, tuple(x[1]), None))
+        elif a == _A_SEND_ACK:
+            r = x[1]
+            c.engine.send(*c.pack(3, self.name, x[0], [] if r is None else list(r) if isinstance(r, tuple) else [r]))
+        else:  # joining and leaving
+            from usocketio.session import namespace_act
+            namespace_act(self, a)
+
+
+# Event names the server may not use: the namespace's own events (the official parser also
+# rejects a few of its emitter's names, which mean nothing here).
+_RESERVED = ('connect', 'connect_error', 'disconnect')
+
+
+def decode(s):
+    """(type, namespace, ack id or None, data or None, attachments, attachment count) of a
+    Socket.IO packet; ValueError (or json's error) if it is not a valid one."""
+    # Slices, not indexing: s[i] would intern each character the server sent, for good.
+    t = ord(s[:1]) - 48 if s else -1
+    if not 0 <= t <= 6:
+        raise ValueError
+    j = 1
+    n = 0
+    if t > 4:
+        k = s.find('-')
+        n = int(s[1:k]) if k > 1 else -1
+        if not 0 <= n <= 10:  # as the official parser: more is an attack
+            raise ValueError
+        j = k + 1
+    nsp = '/'
+    if s[j:j + 1] == '/':
+        k = s.find(',', j)
+        if k < 0:
+            k = len(s)
+        nsp = s[j:k]
+        j = k + 1
+    k = j
+    while '0' <= s[k:k + 1] <= '9':
+        k += 1
+    i = int(s[j:k]) if k > j else None
+    s = s[k:]
+    if '\\ud' in s or '\\uD' in s:
+        from usocketio.surrogates import join
+        s = join(s)
+    data = json.loads(s) if s else None
+    if not (
+            data is None or isinstance(data, dict) if t == 0 else
+            data is None if t == 1 else
+            isinstance(data, (str, dict)) if t == 4 else
+            isinstance(data, list) and data and (isinstance(data[0], str) and data[0] not in _RESERVED or
+                                                 isinstance(data[0], (int, float))) if t in (2, 5) else
+            isinstance(data, list) and i is not None):
+        raise ValueError
+    return t, nsp, i, data, [] if n else (), n
+
+
+def _call(c, f, args):
+    try:
+        return f(*args)
+    except TypeError as x:
+        from usocketio.session import fit
+        return fit(c, f, args, x)

@@ -1,0 +1,227 @@
+# usocketio/session.py: what a Socket.IO client does rarely: take its settings, open and lose
+# Engine.IO sessions, wait out the reconnection backoff, join and leave namespaces. Imported
+# when one of these happens, so the loop's steady work (usocketio.client) stays small.
+import json
+from fsm import const, ticks_add, ticks_diff, ticks_ms
+from usocketio.engine import Engine, post
+import socketio_manager_fsm as M
+import socketio_namespace_fsm as N
+
+# Ids in the socketio_manager and socketio_namespace machines (checked by `npx wirestate generate`).
+_E_OPEN_REQUEST = const(0)
+_S_OPENING = const(1)
+_S_OPEN = const(2)
+_E_DISCONNECT_REQUEST = const(9)
+_E_CLOSE_REQUEST = const(4)
+_A_OPEN_ENGINE = const(0)
+_A_OPENED = const(1)
+_A_NOTIFY_LOST = const(2)
+_A_SCHEDULE = const(3)
+_A_REPORT_FAILURE = const(4)
+_A_CLOSE_ENGINE = const(5)
+_E_SESSION_OPEN = const(0)
+_E_SESSION_LOST = const(4)
+_S_REFUSED = const(3)
+_A_SEND_CONNECT = const(0)
+_A_CONFIRM = const(1)
+_A_KEEP = const(3)
+_A_REFUSE = const(8)
+_A_SERVER_LEFT = const(9)
+_A_ENGINE_LEFT = const(10)
+_A_SEND_DISCONNECT = const(11)
+_A_CLIENT_LEFT = const(12)
+_A_LEAVE = const(13)
+
+
+def configure(c, url, namespaces=None, auth=None, headers=None, query=None, transports=None,
+              eio=4, path='/socket.io/', reconnection=True, reconnection_attempts=0,
+              reconnection_delay=1, reconnection_delay_max=5, randomization_factor=0.5,
+              timeout=20, max_size=65536, max_queue=32, ssl=None):
+    """Client c's settings (see usocketio.client.connect)."""
+    from dial import urlparse
+    tls, host, port, target = urlparse(url)
+    i = target.find('?')
+    q = target[i + 1:] if i >= 0 else ''
+    if query:
+        q += ('&' if q else '') + (query if isinstance(query, str) else
+                                   '&'.join('%s=%s' % kv for kv in query.items()))
+    c.url = (tls, host, port)
+    c.host = host if port == (443 if tls else 80) else '%s:%d' % (host, port)
+    c.query = q
+    c.path = '/' + path.strip('/') + '/'
+    c.eio = eio
+    c.transports = transports or ('polling', 'websocket')
+    c.headers = list(headers.items() if hasattr(headers, 'items') else headers or ())
+    c.auth = auth
+    c.timeout = int(timeout * 1000)
+    c.max_size = max_size
+    c.max_queue = max_queue
+    c.ssl = ssl
+    c.backoff = ((reconnection_attempts or -1) if reconnection else 0,  # attempts (-1: no limit)
+                 int(reconnection_delay * 1000), int(reconnection_delay_max * 1000),
+                 randomization_factor)
+    c.attempts = 0
+    c.delays = [0]  # reconnect_delay, set by the backoff
+    c.handlers = {}  # namespace -> {event: handler}
+    c.nsps = {}  # namespace -> Namespace, for those joined
+    c.calls = []  # handlers and callbacks to run: (function or None, namespace, event, args, ack id)
+    c.intervals = []  # [seconds, when last due, function]
+    post(M, c, 255)
+    for n in namespaces or (target[:i] if i >= 0 else target,):
+        join(c, n, None)
+
+
+def start(c, wait):
+    """Open client c's first session; with wait, until it is open (OSError if it fails)."""
+    post(M, c, _E_OPEN_REQUEST)
+    c.hold = True  # handlers registered after connect() returns must hear what came before
+    while wait and c.state == _S_OPENING:
+        c.step()
+    c.hold = False
+    if wait and c.state != _S_OPEN:
+        c.close()
+        e = c.engine.error
+        raise e if isinstance(e, OSError) else OSError(c.why)
+
+
+def join(c, name, auth):
+    ns = c.nsps.get(name)
+    if ns is None or ns.state >= _S_REFUSED:
+        from usocketio.client import Namespace
+        c.nsps[name] = ns = Namespace(c, name, auth)
+        if c.state == _S_OPEN:
+            post(N, ns, _E_SESSION_OPEN)
+
+
+def disconnect(c, name):
+    if name is None:
+        return c.close()
+    if name in c.nsps:
+        post(N, c.nsps[name], _E_DISCONNECT_REQUEST)
+
+
+def close(c):
+    for ns in list(c.nsps.values()):
+        post(N, ns, _E_DISCONNECT_REQUEST)
+    post(M, c, _E_CLOSE_REQUEST)
+    end = ticks_add(ticks_ms(), c.timeout)
+    while c.engine and c.engine.sockets() and ticks_diff(end, ticks_ms()) > 0:
+        c.step(100)
+    c.step(0)  # the 'disconnect' handlers
+
+
+def fit(c, f, args, x):
+    """Call handler f, which raised TypeError x when called with args, with what it takes:
+    handlers may omit trailing arguments (a 'disconnect' handler without the reason), and the
+    first uwebsockets' took the client first (def on_message(self, message))."""
+    w = [int(k) for k in str(x).split() if k.isdigit()]  # "takes N ... but M were given", "missing N"
+    if 'given' in str(x) and len(w) == 2 and w[0] < w[1]:
+        return f(*args[:w[0]])
+    if len(w) == 1 and 'missing' in str(x) or len(w) == 2 and w[0] == w[1] + 1:
+        return f(c, *args)
+    raise x
+
+
+def target(c, transport, sid):
+    """The request target of client c's session URL for a transport ('polling' or 'websocket')."""
+    t = '%s?EIO=%d&transport=%s' % (c.path, c.eio, transport)
+    if sid:
+        t += '&sid=' + sid
+    if c.eio == 3 and transport == 'polling':
+        t += '&b64=1'  # binary as base64 text: the payload stays text
+    return t + ('&' + c.query if c.query else '')
+
+
+def act(c, a):
+    """Client c's action a (the manager's)."""
+    if a == _A_OPEN_ENGINE:
+        c.engine = Engine(c)
+    elif a == _A_OPENED:
+        c.attempts = 0
+        for ns in c.nsps.values():
+            post(N, ns, _E_SESSION_OPEN)
+    elif a == _A_NOTIFY_LOST:
+        c.partial = None  # a binary packet cut short
+        _requeue(c)
+        for ns in c.nsps.values():
+            post(N, ns, _E_SESSION_LOST)
+    elif a == _A_SCHEDULE:
+        # The official client's backoff: base * 2**attempt, +/- randomization, capped.
+        from os import urandom
+        n, base, cap, jitter = c.backoff
+        ms = base << min(c.attempts, 20)
+        r = urandom(1)[0]
+        d = int(r * jitter * ms) >> 8
+        ms = ms - d if (r * 10 >> 8) & 1 == 0 else ms + d
+        c.delays[0] = min(ms, cap)
+        c.attempts += 1
+    elif a == _A_REPORT_FAILURE:
+        for ns in c.nsps.values():
+            c.calls.append((None, ns, 'connect_error', (c.why,), None))
+    elif a == _A_CLOSE_ENGINE:
+        c.engine.close()
+
+
+def namespace_act(ns, a):
+    """Namespace ns's action a, for those that join and leave."""
+    c = ns.c
+    x = ns.x
+    if a == _A_CONFIRM:
+        d = x[1]
+        ns.sid = d.get('sid') if isinstance(d, dict) else c.engine.sid
+        c.calls.append((None, ns, 'connect', (), None))
+        c.calls.extend(ns.kept)
+        for p in ns.held:
+            c.engine.send(*p)
+        ns.held = []
+        ns.kept = []
+    elif a == _A_KEEP:
+        if len(ns.kept) >= c.max_queue:
+            return c.engine.bad()
+        ns.kept.append(ns.call(x))
+    elif a == _A_SEND_CONNECT:
+        auth = ns.auth if ns.auth is not None else c.auth
+        if callable(auth):
+            auth = auth()
+        s = '0' if ns.name == '/' else '0%s,' % ns.name
+        if c.eio == 3 and c.query and ns.name != '/':
+            s = '0%s?%s,' % (ns.name, c.query)  # protocol 4 has no auth: the query goes along
+        c.engine.send(s + json.dumps(auth) if auth is not None and c.eio == 4 else s)
+    elif a == _A_REFUSE:
+        c.calls.append((None, ns, 'connect_error', (x[1],), None))
+    elif a == _A_SERVER_LEFT:
+        c.calls.append((None, ns, 'disconnect', ('io server disconnect',), None))
+    elif a == _A_ENGINE_LEFT:
+        c.calls.append((None, ns, 'disconnect', (c.why,), None))
+    elif a == _A_CLIENT_LEFT:
+        c.calls.append((None, ns, 'disconnect', ('io client disconnect',), None))
+    elif a == _A_SEND_DISCONNECT:
+        c.engine.send('1' if ns.name == '/' else '1%s,' % ns.name)
+    elif a == _A_LEAVE:
+        ns.held = []
+        ns.kept = []
+        ns.acks = {}
+        if all(n.state >= _S_REFUSED for n in c.nsps.values()):
+            post(M, c, _E_CLOSE_REQUEST)
+
+
+def _requeue(c):
+    # Emits the lost session never wrote (polling's buffer) go back, in order, ahead of what
+    # waits, to be sent once their namespace is connected again; the callbacks of emits it did
+    # write will not be called (their acks cannot come).
+    from usocketio.client import decode
+    b = c.engine.buf
+    back = {}
+    k = 0
+    while k < len(b):
+        p = b[k]
+        k += 1
+        if isinstance(p, str) and p[1:2] in ('2', '5'):
+            h = decode(p[1:])
+            back.setdefault(h[1], []).append((p[1:], b[k:k + h[5]]))
+            k += h[5]
+    for name, ns in c.nsps.items():
+        q = back.get(name, [])
+        kept = [decode(p[0])[2] for p in q]
+        ns.acks = dict((i, f) for i, f in ns.acks.items() if i in kept)
+        ns.held = q + ns.held

@@ -1,0 +1,147 @@
+# usocketio/transport.py: what an Engine.IO session does once: open its first transport, probe
+# and upgrade to WebSocket, say goodbye and close. Imported when one of these actions runs.
+import json
+from fsm import const, unload
+from usocketio.engine import FAILED, LOST, OPEN, Heartbeat, post
+from usocketio.session import target
+import engineio_fsm as E
+import engineio_heartbeat_fsm as H
+
+# Ids in the engineio machine (checked by `npx wirestate generate`).
+_E_HANDSHAKE = const(0)
+_A_ACCEPT_HANDSHAKE = const(1)
+_A_REJECT = const(2)
+_A_LOST = const(11)
+_E_PROBE_FAILED = const(9)
+_A_OPEN_TRANSPORT = const(0)
+_A_OPEN_PROBE = const(6)
+_A_DROP_PROBE = const(7)
+_A_UPGRADE = const(8)
+_A_SAY_GOODBYE = const(12)
+_A_CLOSE_TRANSPORTS = const(13)
+_E_PROBE_OK = const(8)
+_E_SESSION_END = const(3)
+
+
+def handshake(e, p):
+    """Engine e read the open packet p: its JSON must have what the session needs."""
+    try:
+        h = json.loads(p[1:])
+        h['sid'] + ''
+        for k in ('pingInterval', 'pingTimeout'):  # whole ms, a day at most: ticks_add() takes 2**29
+            h[k] = min(max(int(h[k] + 0), 0), 86400000)  # a number, not a numeral
+        list(h.get('upgrades') or ())
+    except Exception:  # whatever json raises (its errors differ by port), or a missing or wrong field
+        return e.bad()
+    post(E, e, _E_HANDSHAKE, h)
+
+
+def act(e, a):
+    """Engine e's action a."""
+    if a == _A_ACCEPT_HANDSHAKE:
+        h = e.x
+        e.sid = h['sid']
+        e.hb = Heartbeat(e, h['pingInterval'], h['pingTimeout'])
+        e.c.up(OPEN, None)
+        if e.ws:
+            _steady()
+    elif a == _A_REJECT:
+        e.c.up(FAILED, e.reason or 'timeout')
+    elif a == _A_LOST:
+        e.c.up(LOST, e.reason)
+    elif a == _A_OPEN_TRANSPORT:
+        if 'polling' in e.c.transports:
+            from usocketio.polling import Poll
+            e.get = Poll(e, 'GET')
+            e.posting = Poll(e, 'POST')
+            e.get.request()  # the handshake
+        else:  # WebSocket only: it opens in probe(), then carries the session
+            _websocket(e, True)
+    elif a == _A_OPEN_PROBE:
+        _websocket(e, False)
+    elif a == _A_DROP_PROBE:
+        _drop(e.probe)
+        e.probe = None
+    elif a == _A_UPGRADE:
+        e.ws, e.probe = e.probe, None
+        e.ws.send('5')
+        _close_polling(e)
+        _steady()
+    elif a == _A_SAY_GOODBYE:
+        if e.ws and e.ws.open:
+            e.ws.close()  # the closing handshake, bounded by its close_timeout
+        elif e.posting and not e.posting.busy:
+            try:  # the server need not answer: the session is over either way
+                e.posting.request(b'1' if e.eio == 4 else b'1:1')
+            except OSError:
+                pass
+    elif a == _A_CLOSE_TRANSPORTS:  # a lost session's peer is not waited for
+        _close_polling(e)
+        _drop(e.ws)
+        _drop(e.probe)
+        e.ws = e.probe = None
+        if e.hb:
+            post(H, e.hb, _E_SESSION_END)
+
+
+def _steady():
+    # The session runs on WebSocket: drop the code that opens, upgrades and polls until it is
+    # needed again (its heap goes back to the application).
+    for m in ('usocketio.polling', 'usocketio.transport', 'usocketio.session', 'dial'):
+        unload(m)
+
+
+def probe(e):
+    """Engine e's pump() for the WebSocket being opened (the first transport, or the upgrade's
+    probe): the handshake goes on in the loop, then '2probe' goes out and '3probe' is awaited.
+    True if anything arrived."""
+    w = e.probe
+    r = w.step(-1)
+    while r and not (w.open or w.error or e.probed):  # the handshake response, a few bytes a step
+        r = w.step(-1)
+    if not (w.open or w.error or e.probed):  # still connecting
+        return r is not None
+    m, w.msg = w.msg, None
+    if e.get is None:  # WebSocket only: the session's first transport is open, or failed
+        e.ws, e.probe = w, None
+        if not w.open:
+            e.fail('transport error', error=OSError(w.error))
+        elif m is not None:
+            e.packet(m)
+    elif not w.open:
+        post(E, e, _E_PROBE_FAILED)
+    elif not e.probed:
+        w.send('2probe')
+        e.probed = True
+    elif m is not None:
+        post(E, e, _E_PROBE_OK if m == '3probe' else _E_PROBE_FAILED)
+    return r is not None
+
+
+def _websocket(e, first):
+    # Start opening a WebSocket to the session (its first transport, or a probe), in e.probe;
+    # if it cannot even start, the session fails (first) or the probe does.
+    c = e.c
+    e.probed = False
+    import uwebsockets.client as u
+    try:
+        e.probe = u.connect(('wss://' if c.url[0] else 'ws://') + c.host + target(c, 'websocket', e.sid),
+                            c.headers, None, c.timeout / 1000, c.max_size, c.ssl, False)
+    except Exception as x:  # OSError: nothing listens, or the network is down
+        if first:
+            e.fail('transport error', error=x)
+        else:
+            post(E, e, _E_PROBE_FAILED)
+
+
+def _drop(w):
+    # Leave a WebSocket without the closing handshake: the server drops what it cannot use.
+    if w:
+        w.sock.close()
+
+
+def _close_polling(e):
+    for t in (e.get, e.posting):
+        if t:
+            t.close()
+    e.get = e.posting = None
