@@ -5,6 +5,7 @@
 // asked for the collection. The board modules the simulation adds (socket, ssl, ...) are
 // imported at boot and are part of the baseline, as the board's own C modules would be.
 import { SimDevice, projectFiles } from './device.ts';
+import { compileMpy } from '../deploy/mpy.ts';
 
 export interface ImportFigures {
   /** Heap still allocated after importing and collecting. */
@@ -27,9 +28,22 @@ async function collected(dev: SimDevice): Promise<number> {
   return dev.eval<number>('gc.mem_alloc()');
 }
 
-/** Heap retained and allocated by `import <module>` on a freshly booted simulated device. */
-export async function importFigures(root: string, module: string): Promise<ImportFigures> {
-  const dev = await SimDevice.boot({ files: projectFiles(root) });
+/** The runtime and generated modules, as source or, with mpy, precompiled as `deploy --mpy` does. */
+async function runtimeFiles(root: string, mpy: boolean): Promise<Record<string, string | Uint8Array>> {
+  const files: Record<string, string | Uint8Array> = {};
+  for (const [path, source] of Object.entries(projectFiles(root))) {
+    if (mpy) files[path.replace(/\.py$/, '.mpy')] = await compileMpy(path, source);
+    else files[path] = source;
+  }
+  return files;
+}
+
+/**
+ * Heap retained and allocated by `import <module>` on a freshly booted simulated device, from
+ * source or (mpy) from .mpy files.
+ */
+export async function importFigures(root: string, module: string, mpy = false): Promise<ImportFigures> {
+  const dev = await SimDevice.boot({ files: await runtimeFiles(root, mpy) });
   try {
     const before = await collected(dev);
     await dev.exec(`gc.disable()\nimport ${module}`);
@@ -45,10 +59,10 @@ export async function importFigures(root: string, module: string): Promise<Impor
 /**
  * Heap taken by open connections made with `connectExpr` (a Python expression that returns an
  * open connection, e.g. "uwebsockets.client.connect('ws://127.0.0.1:8080/')"), after
- * `import <module>` and a collection.
+ * `import <module>` and a collection; from source or (mpy) from .mpy files.
  */
-export async function connectionFigures(root: string, module: string, connectExpr: string): Promise<ConnectionFigures> {
-  const dev = await SimDevice.boot({ files: projectFiles(root) });
+export async function connectionFigures(root: string, module: string, connectExpr: string, mpy = false): Promise<ConnectionFigures> {
+  const dev = await SimDevice.boot({ files: await runtimeFiles(root, mpy) });
   try {
     await dev.exec(`import ${module}\nconns = []`);
     const imported = await collected(dev);

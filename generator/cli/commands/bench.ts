@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { socketioBench } from '../../bench/socketio.ts';
 import { websocketBench } from '../../bench/websocket.ts';
 import { EXIT_OK, UsageError, type Command } from '../command.ts';
 
@@ -12,8 +13,11 @@ export const bench: Command = {
   details: 'Speeds depend on the host machine; heap figures are deterministic.',
   async run({ values, positionals }) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    const root = resolve((values.root as string | undefined) ?? '.');
     console.log('WebSocket (uwebsockets)');
-    await websocketBench(resolve((values.root as string | undefined) ?? '.'));
+    await websocketBench(root);
+    console.log('\nSocket.IO (usocketio)');
+    await socketioBench(root);
     return EXIT_OK;
   },
 };
