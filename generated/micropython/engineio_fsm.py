@@ -67,7 +67,8 @@ TIMER_MS = (20000, 10000)  # default timer durations
 #   _G_WEBSOCKET_ONLY = const(0)  # guard 'websocket_only'
 #   _G_CAN_UPGRADE = const(1)  # guard 'can_upgrade'
 #   _G_BUFFERED = const(2)  # guard 'buffered'
-#   _G_QUIET = const(3)  # guard 'quiet'
+#   _G_DRAINING = const(3)  # guard 'draining'
+#   _G_QUIET = const(4)  # guard 'quiet'
 #   _FINAL = const(6)  # first final state: state >= _FINAL means the machine has stopped
 
 # usocketio/engine.py:Engine implements guard(g) and act(a) for these ids.
@@ -78,13 +79,13 @@ CELL = (
     b'\x00\x05\x06\x06\x0d\x08\x09\x0a\x0e\x0f\x0d\x0d\x0d\x0b\x10\x00\x0f'  # row 2: probing
     b'\x00\x05\x06\x06\x0d\x08\x11\x11\x00\x0f\x0d\x0d\x0d\x03\x10\x00\x0f'  # row 3: pausing
     b'\x00\x05\x06\x06\x07\x08\x00\x00\x00\x00\x07\x07\x07\x0b\x0c\x00\x00'  # row 4: websocket
-    b'\x00\x00\x00\x00\x00\x00\x00\x12\x00\x00\x13\x00\x00\x00\x14\x00\x00'  # row 5: closing
+    b'\x00\x00\x00\x00\x12\x00\x00\x13\x00\x00\x12\x12\x12\x00\x14\x00\x00'  # row 5: closing
     b'\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00'  # row 6: closed
 )
 OFF = (
     b'\x00\x00\x06\x00\x1d\x00\x24\x00\x29\x00\x2f\x00\x34\x00\x39\x00'
     b'\x3f\x00\x43\x00\x48\x00\x4d\x00\x53\x00\x5d\x00\x64\x00\x6e\x00'
-    b'\x76\x00\x82\x00\x89\x00\x93\x00\x98\x00'
+    b'\x76\x00\x82\x00\x89\x00\x8e\x00\x98\x00'
 )
 PROG = (
     b'\x01\x00\x00\x02\x00\x0e'  # 0 @0: start in opening
@@ -99,13 +100,13 @@ PROG = (
     b'\x01\x00\xff\x01\x03'  # 9 @67: polling.poll_done, probing.poll_done
     b'\x01\x00\xff\x01\x04'  # 10 @72: polling.post_done, probing.post_done
     b'\x01\x00\xff\x02\x05\x04'  # 11 @77: polling.send, probing.send, websocket.send
-    b'\x02\x03\x05\x01\x04\x00\x06\x02\x0c\x0d'  # 12 @83: polling.close_request, websocket.close_request
+    b'\x02\x04\x05\x01\x04\x00\x06\x02\x0c\x0d'  # 12 @83: polling.close_request, websocket.close_request
     b'\x01\x00\x06\x03\x11\x0b\x0d'  # 13 @93: probing.close_packet, probing.transport_error, probing.parse_error (+5)
-    b'\x02\x04\x04\x03\x11\x08\x04\x00\x03\x00'  # 14 @100: probing.probe_ok
+    b'\x02\x05\x04\x03\x11\x08\x04\x00\x03\x00'  # 14 @100: probing.probe_ok
     b'\x01\x00\x01\x04\x11\x07\x03\x04'  # 15 @110: probing.probe_failed, probing.upgrade_timeout, pausing.probe_failed (+1)
-    b'\x02\x03\x05\x02\x11\x04\x00\x06\x03\x11\x0c\x0d'  # 16 @118: probing.close_request, pausing.close_request
-    b'\x01\x04\x04\x03\x11\x08\x04'  # 17 @130: pausing.poll_done, pausing.post_done
-    b'\x02\x03\xff\x01\x04\x00\x06\x02\x0c\x0d'  # 18 @137: closing.post_done
-    b'\x01\x00\x06\x01\x0d'  # 19 @147: closing.transport_error
+    b'\x02\x04\x05\x02\x11\x04\x00\x06\x03\x11\x0c\x0d'  # 16 @118: probing.close_request, pausing.close_request
+    b'\x01\x05\x04\x03\x11\x08\x04'  # 17 @130: pausing.poll_done, pausing.post_done
+    b'\x01\x00\x06\x01\x0d'  # 18 @137: closing.close_packet, closing.transport_error, closing.parse_error (+1)
+    b'\x02\x03\xff\x01\x04\x00\x06\x02\x0c\x0d'  # 19 @142: closing.post_done
     b'\x01\x00\x06\x02\x0c\x0d'  # 20 @152: closing.close_request
 )

@@ -64,6 +64,7 @@ export const engineioMachine = setup({
     websocket_only: () => false,
     can_upgrade: () => false,
     buffered: () => false,
+    draining: () => false,
     quiet: () => false
   },
   delays: {
@@ -151,9 +152,10 @@ export const engineioMachine = setup({
           actions: ['lost']
         },
         close_request: [{
-          guard: 'buffered',
+          guard: 'draining',
           target: '#closing',
-          actions: ['post']
+          actions: ['post'],
+          description: 'What the application sent goes out, and the close packet after it.'
         }, {
           target: '#closed',
           actions: ['say_goodbye']
@@ -253,7 +255,7 @@ export const engineioMachine = setup({
     },
     closing: {
       id: 'closing',
-      description: 'The layer above asked to close; what was buffered is being sent first.',
+      description: 'The layer above asked to close; what was buffered, and the POST in flight, go out first. A session that fails meanwhile just ends.',
       on: {
         post_done: [{
           guard: 'buffered',
@@ -263,6 +265,15 @@ export const engineioMachine = setup({
           actions: ['say_goodbye']
         }],
         transport_error: {
+          target: '#closed'
+        },
+        parse_error: {
+          target: '#closed'
+        },
+        close_packet: {
+          target: '#closed'
+        },
+        dead: {
           target: '#closed'
         },
         close_request: {

@@ -18,7 +18,6 @@ import socketio_namespace_fsm as N
 _E_ENGINE_OPEN = const(1)
 _E_ENGINE_FAILED = const(2)
 _E_ENGINE_LOST = const(3)
-_E_CLOSE_REQUEST = const(4)
 _S_CLOSED = const(4)
 _G_MAY_RECONNECT = const(0)
 _E_CONNECTED = const(1)
@@ -28,7 +27,6 @@ _E_EMIT = const(5)
 _E_EVENT = const(6)
 _E_ACK = const(7)
 _E_REPLY = const(8)
-_E_DISCONNECT_REQUEST = const(9)
 _S_CONNECTED = const(2)
 _S_REFUSED = const(3)
 _A_HOLD = const(2)
@@ -81,19 +79,20 @@ class Client:
         """Send event with args (anything json can encode; bytes go as binary attachments).
         callback(*ack) is called once, if the server acknowledges. Emits made while the
         namespace is not connected wait and go out in order once it is; OverflowError if more
-        than max_queue wait; OSError(ENOTCONN) if the namespace or the client was left."""
+        than max_queue wait, or (with a callback) await their acks; OSError(ENOTCONN) if the
+        namespace or the client was left."""
         ns = self.nsps.get(namespace)
         if ns is None or ns.state >= _S_REFUSED or self.state == _S_CLOSED:
             raise OSError(ENOTCONN, 'not connected')
         e = self.engine
-        if len(ns.held) + (len(e.buf) if e else 0) >= self.max_queue:
-            raise OverflowError('emit queue full')
-        i = None
+        if max(len(ns.held) + (len(e.buf) if e else 0), len(ns.acks) if callback else 0) >= self.max_queue:
+            raise OverflowError('queue full')
+        i = ns.ids if callback else None
+        p = self.pack(2, namespace, i, [event] + list(args))  # (raises for data json cannot encode)
         if callback:
-            i = ns.ids
             ns.ids += 1
             ns.acks[i] = callback
-        post(N, ns, _E_EMIT, self.pack(2, namespace, i, [event] + list(args)))
+        post(N, ns, _E_EMIT, p)
 
     def send(self, data, namespace='/', callback=None):
         """emit('message', data)."""
@@ -184,8 +183,8 @@ class Client:
                 if f is None:
                     continue
             r = _call(self, f, args)
-            if i is not None:
-                post(N, ns, _E_REPLY, (i, r))
+            if i is not None:  # packed here, where data json cannot encode raises to the caller
+                post(N, ns, _E_REPLY, self.pack(3, ns.name, i, [] if r is None else list(r) if isinstance(r, tuple) else [r]))
 
     # The session's side.
 
@@ -296,8 +295,7 @@ class Namespace:
             if f:
                 c.calls.append((f, self, None, tuple(x[1]), None))
         elif a == _A_SEND_ACK:
-            r = x[1]
-            c.engine.send(*c.pack(3, self.name, x[0], [] if r is None else list(r) if isinstance(r, tuple) else [r]))
+            c.engine.send(*x)
         else:  # joining and leaving
             from usocketio.session import namespace_act
             namespace_act(self, a)
@@ -354,5 +352,8 @@ def _call(c, f, args):
     try:
         return f(*args)
     except TypeError as x:
-        from usocketio.session import fit
-        return fit(c, f, args, x)
+        if str(x).startswith(getattr(f, '__qualname__', getattr(f, '__name__', '?')) + '()') and \
+                getattr(getattr(x, '__traceback__', None), 'tb_next', None) is None:
+            from usocketio.session import fit  # the call itself did not fit the handler
+            return fit(c, f, args, x)
+        raise

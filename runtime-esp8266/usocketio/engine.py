@@ -24,7 +24,8 @@ _E_DEAD = const(12)
 _G_WEBSOCKET_ONLY = const(0)
 _G_CAN_UPGRADE = const(1)
 _G_BUFFERED = const(2)
-_G_QUIET = const(3)
+_G_DRAINING = const(3)
+_G_QUIET = const(4)
 _A_POLL = const(3)
 _A_POST = const(4)
 _A_BUFFER = const(5)
@@ -165,6 +166,8 @@ class Engine:
             return 'websocket' in (self.x.get('upgrades') or ()) and 'websocket' in self.c.transports
         if g == _G_BUFFERED:
             return self.buf
+        if g == _G_DRAINING:
+            return self.buf or self.posting and self.posting.busy
         if g == _G_QUIET:
             return not (self.get.busy or self.posting.busy)
 

@@ -21,6 +21,7 @@ _A_REPORT_FAILURE = const(4)
 _A_CLOSE_ENGINE = const(5)
 _E_SESSION_OPEN = const(0)
 _E_SESSION_LOST = const(4)
+_E_REFUSED = const(2)
 _S_REFUSED = const(3)
 _A_SEND_CONNECT = const(0)
 _A_CONFIRM = const(1)
@@ -44,7 +45,7 @@ def configure(c, url, namespaces=None, auth=None, headers=None, query=None, tran
     q = target[i + 1:] if i >= 0 else ''
     if query:
         q += ('&' if q else '') + (query if isinstance(query, str) else
-                                   '&'.join('%s=%s' % kv for kv in query.items()))
+                                   '&'.join('%s=%s' % (_quote(k), _quote(v)) for k, v in query.items()))
     c.url = (tls, host, port)
     c.host = host if port == (443 if tls else 80) else '%s:%d' % (host, port)
     c.query = q
@@ -69,6 +70,12 @@ def configure(c, url, namespaces=None, auth=None, headers=None, query=None, tran
     post(M, c, 255)
     for n in namespaces or (target[:i] if i >= 0 else target,):
         join(c, n, None)
+
+
+def _quote(v):
+    # Percent-encoding of a query name or value (RFC 3986: letters, digits and -._~ stay).
+    return ''.join(chr(b) if 48 <= b <= 57 or 65 <= b <= 90 or 97 <= b <= 122 or b in b'-._~' else '%%%02X' % b
+                   for b in str(v).encode())
 
 
 def start(c, wait):
@@ -111,9 +118,10 @@ def close(c):
 
 
 def fit(c, f, args, x):
-    """Call handler f, which raised TypeError x when called with args, with what it takes:
-    handlers may omit trailing arguments (a 'disconnect' handler without the reason), and the
-    first uwebsockets' took the client first (def on_message(self, message))."""
+    """Call handler f, which raised TypeError x because it does not take args (its message
+    names it and says so), with what it takes: handlers may omit trailing arguments (a
+    'disconnect' handler without the reason), and the first uwebsockets' took the client
+    first (def on_message(self, message)). Firmware built with terse messages says neither."""
     w = [int(k) for k in str(x).split() if k.isdigit()]  # "takes N ... but M were given", "missing N"
     if 'given' in str(x) and len(w) == 2 and w[0] < w[1]:
         return f(*args[:w[0]])
@@ -157,7 +165,8 @@ def act(c, a):
         c.attempts += 1
     elif a == _A_REPORT_FAILURE:
         for ns in c.nsps.values():
-            c.calls.append((None, ns, 'connect_error', (c.why,), None))
+            if ns.state < _S_REFUSED:  # not those refused or left
+                c.calls.append((None, ns, 'connect_error', (c.why,), None))
     elif a == _A_CLOSE_ENGINE:
         c.engine.close()
 
@@ -180,13 +189,20 @@ def namespace_act(ns, a):
             return c.engine.bad()
         ns.kept.append(ns.call(x))
     elif a == _A_SEND_CONNECT:
-        auth = ns.auth if ns.auth is not None else c.auth
-        if callable(auth):
-            auth = auth()
         s = '0' if ns.name == '/' else '0%s,' % ns.name
-        if c.eio == 3 and c.query and ns.name != '/':
-            s = '0%s?%s,' % (ns.name, c.query)  # protocol 4 has no auth: the query goes along
-        c.engine.send(s + json.dumps(auth) if auth is not None and c.eio == 4 else s)
+        if c.eio == 3:
+            if c.query and ns.name != '/':
+                s = '0%s?%s,' % (ns.name, c.query)  # protocol 4 has no auth: the query goes along
+        else:
+            auth = ns.auth if ns.auth is not None else c.auth
+            try:  # the application's: a function may raise, data may not encode
+                if callable(auth):
+                    auth = auth()
+                if auth is not None:
+                    s += json.dumps(auth)
+            except Exception as x:  # the CONNECT cannot be made: as if refused, with the reason
+                return post(N, ns, _E_REFUSED, (None, 'auth: %r' % x))
+        c.engine.send(s)
     elif a == _A_REFUSE:
         c.calls.append((None, ns, 'connect_error', (x[1],), None))
     elif a == _A_SERVER_LEFT:
@@ -208,7 +224,7 @@ def namespace_act(ns, a):
 def _requeue(c):
     # Emits the lost session never wrote (polling's buffer) go back, in order, ahead of what
     # waits, to be sent once their namespace is connected again; the callbacks of emits it did
-    # write will not be called (their acks cannot come).
+    # write will not be called (their acks cannot come), those of emits still waiting will.
     from usocketio.client import decode
     b = c.engine.buf
     back = {}
@@ -220,8 +236,8 @@ def _requeue(c):
             h = decode(p[1:])
             back.setdefault(h[1], []).append((p[1:], b[k:k + h[5]]))
             k += h[5]
+    del b[:]
     for name, ns in c.nsps.items():
-        q = back.get(name, [])
-        kept = [decode(p[0])[2] for p in q]
+        ns.held = back.get(name, []) + ns.held
+        kept = [decode(p[0])[2] for p in ns.held]
         ns.acks = dict((i, f) for i, f in ns.acks.items() if i in kept)
-        ns.held = q + ns.held
