@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { SimDevice, projectFiles } from '../sim/device.ts';
-import { connectionFigures, importFigures } from '../sim/heap.ts';
+import { SOCKETIO_UPGRADED, connectionFigures, importFigures, upgradedSocketIo } from '../sim/heap.ts';
 import type { Figure } from './websocket.ts';
 
 /** A socket.io 4 server that answers 'echo' with an 'echo' and calls the ack of 'ack'. */
@@ -19,9 +19,6 @@ async function startEchoServer(): Promise<{ url: string; close: () => Promise<vo
   return { url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/`, close: () => new Promise((resolve) => io.close(() => resolve())) };
 }
 
-// Connects, then runs the loop until the session has upgraded to WebSocket (or a second has gone).
-const connected = (url: string) =>
-  `(lambda c: ([c.step(20) for i in range(500) if c.engine.ws is None or c.sid is None], c)[1])(usocketio.client.connect('${url}'))`;
 
 export async function socketioBench(root: string): Promise<Figure[]> {
   const figures: Figure[] = [];
@@ -35,7 +32,7 @@ export async function socketioBench(root: string): Promise<Figure[]> {
     try {
       const n = 500;
       await dev.exec(
-        `import time, usocketio.client\nc = ${connected(server.url)}\ngot = []\nc.on('echo', got.append)\nmsg = 'x' * 100\n` +
+        `import time, usocketio.client\nc = ${upgradedSocketIo(server.url)}\ngot = []\nc.on('echo', got.append)\nmsg = 'x' * 100\n` +
           `def plain():\n    c.emit('echo', msg)\n    while not got:\n        c.step()\n    got.pop()\n` +
           `def acked():\n    c.emit('ack', msg, callback=got.append)\n    while not got:\n        c.step()\n    got.pop()\n` +
           `def timed(f):\n    for i in range(20):\n        f()\n    t0 = time.ticks_ms()\n    for i in range(${n}):\n        f()\n    return time.ticks_diff(time.ticks_ms(), t0)\n` +
@@ -51,7 +48,7 @@ export async function socketioBench(root: string): Promise<Figure[]> {
     const imp = await importFigures(root, 'usocketio.client');
     add('heap retained by import usocketio.client', `${imp.retained} bytes`);
     add('heap allocated while importing (no collection)', `${imp.allocated} bytes`);
-    const conn = await connectionFigures(root, 'usocketio.client', connected(server.url));
+    const conn = await connectionFigures(root, 'usocketio.client', upgradedSocketIo(server.url), false, SOCKETIO_UPGRADED);
     add('heap retained by the first session (upgraded to WebSocket)', `${conn.first} bytes`);
     add('heap retained by each further session', `${conn.further} bytes`);
     add('heap allocated while the first session opens (no collection)', `${conn.connectPeak} bytes`);
@@ -59,7 +56,7 @@ export async function socketioBench(root: string): Promise<Figure[]> {
     const mimp = await importFigures(root, 'usocketio.client', true);
     add('from .mpy: heap retained by import usocketio.client', `${mimp.retained} bytes`);
     add('from .mpy: heap allocated while importing (no collection)', `${mimp.allocated} bytes`);
-    const mconn = await connectionFigures(root, 'usocketio.client', connected(server.url), true);
+    const mconn = await connectionFigures(root, 'usocketio.client', upgradedSocketIo(server.url), true, SOCKETIO_UPGRADED);
     add('from .mpy: heap retained by the first session / each further', `${mconn.first} / ${mconn.further} bytes`);
     add('from .mpy: heap allocated while the first session opens', `${mconn.connectPeak} bytes`);
   } finally {

@@ -56,13 +56,25 @@ export async function importFigures(root: string, module: string, mpy = false): 
   }
 }
 
+/** A Socket.IO session to url, run until it is upgraded to WebSocket with '/' connected (at most 500 steps of 20 ms). */
+export const upgradedSocketIo = (url: string) =>
+  `(lambda c: ([c.step(20) for i in range(500) if c.engine.ws is None or c.sid is None], c)[1])(usocketio.client.connect('${url}'))`;
+/** Whether connection c is what upgradedSocketIo() waits for. */
+export const SOCKETIO_UPGRADED = 'c.engine.ws is not None and c.sid is not None';
+
 /**
  * Heap taken by open connections made with `connectExpr` (a Python expression that returns an
  * open connection, e.g. "uwebsockets.client.connect('ws://127.0.0.1:8080/')"), after
- * `import <module>` and a collection; from source or (mpy) from .mpy files.
+ * `import <module>` and a collection; from source or (mpy) from .mpy files. With `ready` (a
+ * Python expression of the connection c), each connection must be in that state, or the
+ * figures would measure something else: it throws.
  */
-export async function connectionFigures(root: string, module: string, connectExpr: string, mpy = false): Promise<ConnectionFigures> {
+export async function connectionFigures(root: string, module: string, connectExpr: string, mpy = false, ready?: string): Promise<ConnectionFigures> {
   const dev = await SimDevice.boot({ files: await runtimeFiles(root, mpy) });
+  const check = async (which: string) => {
+    if (ready && !(await dev.eval<boolean>(`(lambda c: bool(${ready}))(conns[-1])`)))
+      throw new Error(`the ${which} connection is not as measured (${ready} is false)`);
+  };
   try {
     await dev.exec(`import ${module}\nconns = []`);
     const imported = await collected(dev);
@@ -70,8 +82,10 @@ export async function connectionFigures(root: string, module: string, connectExp
     const connectPeak = (await dev.eval<number>('gc.mem_alloc()')) - imported;
     await dev.exec('gc.enable()');
     const one = await collected(dev);
+    await check('first');
     await dev.exec(`conns.append(${connectExpr})`);
     const two = await collected(dev);
+    await check('second');
     await dev.exec('for c in conns:\n    c.close()');
     return { first: one - imported, further: two - one, connectPeak };
   } finally {

@@ -42,8 +42,9 @@ def connect(url, wait=True, **options):
     reconnection_delay=1, reconnection_delay_max=5, randomization_factor=0.5, timeout=20,
     max_size=65536, max_queue=32, ssl=None, wait=True): open a Socket.IO connection to an
     http://, https://, ws:// or wss:// URL (a path other than / names the namespace to join)
-    and return the Client. With wait, return once the Engine.IO session is open, and raise
-    OSError if the first attempt fails; without, return at once and let the loop connect."""
+    and return the Client. With wait, return once the Engine.IO session is open and each
+    namespace has the server's answer (connected or refused; at most timeout), and raise
+    OSError if the session fails to open; without, return at once and let the loop connect."""
     c = Client(url, **options)
     from usocketio.session import start
     start(c, wait)
@@ -88,7 +89,7 @@ class Client:
         if max(len(ns.held) + (len(e.buf) if e else 0), len(ns.acks) if callback else 0) >= self.max_queue:
             raise OverflowError('queue full')
         i = ns.ids if callback else None
-        p = self.pack(2, namespace, i, [event] + list(args))  # (raises for data json cannot encode)
+        p = self.pack(2, namespace, i, [event] + list(args))  # first: it may raise (CPython's json)
         if callback:
             ns.ids += 1
             ns.acks[i] = callback
@@ -114,8 +115,8 @@ class Client:
         disconnect(self, namespace)
 
     def close(self):
-        """Leave every namespace and close the connection, after sending what is queued (for
-        at most the timeout)."""
+        """Leave every namespace and close the connection, once namespaces still joining
+        have the server's answer and what is queued is sent (for at most the timeout)."""
         from usocketio.session import close
         close(self)
 
@@ -183,7 +184,7 @@ class Client:
                 if f is None:
                     continue
             r = _call(self, f, args)
-            if i is not None:  # packed here, where data json cannot encode raises to the caller
+            if i is not None:  # packed here, where an error (CPython's json) reaches the caller
                 post(N, ns, _E_REPLY, self.pack(3, ns.name, i, [] if r is None else list(r) if isinstance(r, tuple) else [r]))
 
     # The session's side.

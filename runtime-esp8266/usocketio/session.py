@@ -22,6 +22,7 @@ _A_CLOSE_ENGINE = const(5)
 _E_SESSION_OPEN = const(0)
 _E_SESSION_LOST = const(4)
 _E_REFUSED = const(2)
+_S_CONNECTING = const(1)
 _S_REFUSED = const(3)
 _A_SEND_CONNECT = const(0)
 _A_CONFIRM = const(1)
@@ -79,16 +80,25 @@ def _quote(v):
 
 
 def start(c, wait):
-    """Open client c's first session; with wait, until it is open (OSError if it fails)."""
+    """Open client c's first session; with wait, until it is open and its namespaces have
+    their server's answer (for at most the timeout), OSError if the session fails to open."""
     post(M, c, _E_OPEN_REQUEST)
     c.hold = True  # handlers registered after connect() returns must hear what came before
-    while wait and c.state == _S_OPENING:
-        c.step()
+    end = ticks_add(ticks_ms(), c.timeout)
+    while wait and (c.state == _S_OPENING or _joining(c, end)):
+        c.step(100)
     c.hold = False
-    if wait and c.state != _S_OPEN:
+    if wait and c.engine.sid is None:
         c.close()
         e = c.engine.error
         raise e if isinstance(e, OSError) else OSError(c.why)
+
+
+def _joining(c, end):
+    # Whether a namespace of client c's open session waits for the answer to its CONNECT,
+    # with time left before end.
+    return c.state == _S_OPEN and ticks_diff(end, ticks_ms()) > 0 and \
+        any(n.state == _S_CONNECTING for n in c.nsps.values())
 
 
 def join(c, name, auth):
@@ -108,12 +118,16 @@ def disconnect(c, name):
 
 
 def close(c):
+    end = ticks_add(ticks_ms(), c.timeout)
+    while _joining(c, end):  # the answer first: the emits its namespace holds go out with it
+        c.step(100)
     for ns in list(c.nsps.values()):
         post(N, ns, _E_DISCONNECT_REQUEST)
     post(M, c, _E_CLOSE_REQUEST)
-    end = ticks_add(ticks_ms(), c.timeout)
     while c.engine and c.engine.sockets() and ticks_diff(end, ticks_ms()) > 0:
         c.step(100)
+    if c.engine and c.engine.sockets():
+        c.engine.close()  # asked again: what the server never answered is dropped
     c.step(0)  # the 'disconnect' handlers
 
 

@@ -20,7 +20,7 @@ import {
   startSioServer,
   type SioServer,
 } from '../support/sioServers.ts';
-import { pattern } from '../support/wsTestServer.ts';
+import { fixturePath, pattern } from '../support/wsTestServer.ts';
 
 const SIO_PRELUDE = fs.readFileSync(path.join(ROOT, 'test', 'support', 'py', 'sio_prelude.py'), 'utf8');
 const ENOTCONN = 107;
@@ -182,7 +182,12 @@ async function checkCore(r: CoreResult, srv: SioServer, tag: string, carried: Ca
   ]);
   const gone = srv.of(tag, 'disconnect');
   expect(gone.length).toBe(1);
-  if (server === 'node') expect(gone[0]?.reason).toBe('client namespace disconnect');
+  if (server === 'node') {
+    expect(gone[0]?.reason).toBe('client namespace disconnect');
+    // The session ended with the client's goodbye (a close packet, or WebSocket's Close), not a timeout.
+    const closed = await srv.wait((e) => e.tag === tag && e.kind === 'closed', 3000, 'the Engine.IO session end');
+    expect(closed.reason).toBe('transport close');
+  }
 
   // How the session was carried.
   if (server === 'node') {
@@ -463,6 +468,96 @@ R = {'ok': ok, 'A': A, 'over': over[:2], 'after': fails(c.emit, 'echo', 6), 'L':
         expect(r.after).toEqual(['exc', 'OSError', ENOTCONN]);
         expect(srv.of(t, 'event').map((e) => e.args)).toEqual([[0], [1], [2], [3], [4]]);
       });
+
+      it('query values are percent-encoded (a query string is sent as given)', async () => {
+        const t = tag('query');
+        const r = await pool.run<Record<string, unknown>>(py`
+L = []
+c = sio_connect('${srv.url}/?case=${t}', query={'q': 'a b', 'city': 'Zürich ✓', 'x': 'x&EIO=3', 'p+c': '100%'})
+log(c, L)
+until(c, lambda: seen(L, 'connect'))
+d = sio_connect('${srv.url}/?case=${t}-raw', query='pre=set&also=a%20b')
+until(d, lambda: d.sid)
+c.close(); d.close()
+R = {'L': L}`);
+        expect(seen(r.L as L, 'connect').length).toBe(1);
+        for (const kind of ['engine', 'connect'] as const) {
+          const q = srv.of(t, kind)[0]?.query;
+          expect(q, kind).toMatchObject({ case: t, q: 'a b', city: 'Zürich ✓', x: 'x&EIO=3', 'p+c': '100%', EIO: '4' });
+        }
+        expect(srv.of(`${t}-raw`, 'engine')[0]?.query).toMatchObject({ pre: 'set', also: 'a b', EIO: '4' });
+      });
+
+      it("a handler's own TypeError comes out of step() once (the handler is not called again with fewer arguments); the client goes on", async () => {
+        const t = tag('typeerror');
+        const r = await pool.run<Record<string, unknown>>(py`
+N = []; A = []
+c = sio_connect('${srv.url}/?case=${t}')
+def inner(a):
+    return a
+@c.on('echo')
+def on_echo(*args):
+    N.append(list(args))
+    inner(1, 2)  # a bug in the handler: TypeError "inner() takes 1 positional argument but 2 were given"
+@c.on('short')
+def on_short(a):  # the server sends two: the call is fitted to what the handler takes
+    N.append(['short', a])
+c.emit('reflect', 'a', 'b')
+first = catch(until, c, lambda: False, 2000)
+c.emit('ask', 'short', 1, 2)
+c.emit('echo', 'still', callback=lambda *a: A.append(a[0]))
+ok = until(c, lambda: A and len(N) == 2)
+c.close()
+R = {'first': first[:2], 'N': N, 'A': A, 'ok': ok}`);
+        expect(r.first).toEqual(['exc', 'TypeError']);
+        expect(r.ok).toBe(true);
+        expect(r.N).toEqual([['a', 'b'], ['short', 1]]);
+        expect(r.A).toEqual(['still']);
+      });
+
+      it('an auth function that raises: that namespace hears connect_error "auth: ..." and is refused; the others, and a later join, work', async () => {
+        const t = tag('authfn');
+        const r = await pool.run<Record<string, unknown>>(py`
+L = []; A = []
+c = sio_connect('${srv.url}/?case=${t}', wait=False)
+for ns in ('/', '/private'):
+    log(c, L, ns)
+until(c, lambda: seen(L, 'connect'))
+c.join('/private', auth=lambda: {}['token'])
+ok = until(c, lambda: seen(L, 'connect_error', '/private'))
+refused = fails(c.emit, 'x', namespace='/private')
+c.emit('echo', 'still', callback=lambda *a: A.append(a[0]))
+until(c, lambda: A)
+c.join('/private', auth=lambda: {'token': 'secret'})
+again = until(c, lambda: seen(L, 'connect', '/private'))
+c.close()
+R = {'ok': ok, 'again': again, 'L': L, 'A': A, 'refused': refused}`);
+        expect(r.ok).toBe(true);
+        const errs = seen(r.L as L, 'connect_error', '/private');
+        expect(errs.length).toBe(1);
+        expect(String(errs[0]?.[2])).toMatch(/^auth: KeyError\('token',?\)$/);
+        expect(r.refused).toEqual(['exc', 'OSError', ENOTCONN]);
+        expect(r.A).toEqual(['still']);
+        expect(r.again).toBe(true);
+        // The server never saw the CONNECT that could not be made: its middleware ran once, for the good one.
+        expect(srv.of(t, 'middleware').map((e) => e.auth)).toEqual([{ token: 'secret' }]);
+      });
+
+      it('close() on polling sends what is queued, then the Engine.IO close packet: the server hears "transport close" at once', async () => {
+        const t = tag('pollclose');
+        const r = await pool.run<Record<string, unknown>>(py`
+c = sio_connect('${srv.url}/?case=${t}', transports=('polling',))
+c.emit('echo', 'x' * 20000)  # a POST still in flight when close() is called
+c.emit('echo', 'last')
+t0 = now_ms()
+c.close()
+R = {'dt': since_ms(t0), 'sockets': len(c.engine.sockets())}`);
+        expect(r.sockets).toBe(0);
+        const closed = await srv.wait((e) => e.tag === t && e.kind === 'closed', 2000, 'the Engine.IO session end');
+        expect(closed.reason).toBe('transport close');
+        expect(srv.of(t, 'event').map((e) => String(e.args?.[0]).slice(0, 4))).toEqual(['xxxx', 'last']);
+        expect(srv.of(t, 'disconnect').map((e) => e.reason)).toEqual(['client namespace disconnect']);
+      });
     });
 
     // -------------------------------------------------------- socket.io 4.8, WebSocket only
@@ -697,6 +792,35 @@ R = {'ok': ok, 'L': L, 'A': A, 'nope': fails(c.emit, 'x', namespace='/nope')}`);
       });
     });
 
+    // ------------------------------------------------------------ TLS (https:// and wss://)
+
+    describe.concurrent('socket.io 4.8 over TLS (https://, then wss://)', () => {
+      let srv: SioServer;
+      beforeAll(async () => {
+        srv = await startSioServer('v4', { tls: true });
+      });
+      afterAll(async () => {
+        await srv?.close();
+      });
+      // The simulated board (like the ESP8266's axTLS) verifies nothing; CPython verifies against the fixture CA.
+      const ctx =
+        name === 'cpython'
+          ? `import ssl as _ssl\nCTX = _ssl.create_default_context(cafile=${JSON.stringify(fixturePath('server-cert.pem'))})\n`
+          : 'CTX = None\n';
+
+      it('connects over polling, upgrades, and carries events, acks and binary both ways', async () => {
+        const t = tag('tls');
+        const r = await pool.run<CoreResult>(ctx + coreScenario(`${srv.url}/?case=${t}`, ', ssl=CTX', 600), 20_000);
+        await checkCore(r, srv, t, 'upgrade', 'node');
+      });
+
+      it('WebSocket only (wss:// URL)', async () => {
+        const t = tag('wss');
+        const r = await pool.run<CoreResult>(ctx + coreScenario(`${srv.url.replace('https', 'wss')}/?case=${t}`, `, ssl=CTX, transports=('websocket',)`, 0), 20_000);
+        await checkCore(r, srv, t, 'websocket', 'node');
+      });
+    });
+
     // ------------------------------------------------------------------------------ faults
 
     describe.concurrent('faults', () => {
@@ -769,6 +893,76 @@ R = {'ok': ok, 'gone': gone, 'back': back, 'dt': dt, 'L': L, 'A': A, 'E': [[e[0]
           expect(sids.length).toBe(2);
           expect(sids[0]).not.toBe(sids[1]);
         } finally {
+          await srv.close();
+        }
+      });
+
+      it('a session lost while a CONNECT waits for its answer: emits held for that namespace keep their acks; a refused namespace hears of no later failure', async () => {
+        const srv = await startSioServer('v4');
+        try {
+          const t = tag('heldacks');
+          const run = pool.run<Record<string, unknown>>(
+            py`
+L = []; A = []
+c = sio_connect('${srv.url}/?case=${t}&slow=800', wait=False, namespaces=['/', '/slow', '/admin'], reconnection_delay=0.1, reconnection_delay_max=0.2)
+for ns in ('/', '/slow', '/admin'):
+    log(c, L, ns)
+until(c, lambda: seen(L, 'connect') and seen(L, 'connect_error', '/admin'))
+c.emit('echo', 'held', namespace='/slow', callback=lambda *a: A.append(list(a)))
+c.emit('ready')
+gone = until(c, lambda: seen(L, 'disconnect'), 5000)
+back = until(c, lambda: seen(L, 'connect', '/slow'), 10000)
+ok = until(c, lambda: A, 3000)
+c.close()
+R = {'gone': gone, 'back': back, 'ok': ok, 'A': A, 'L': L}`,
+            20_000,
+          );
+          // The server dies while /slow's middleware holds the CONNECT, and comes back.
+          await srv.wait((e) => e.tag === t && e.name === 'ready', 10_000, 'ready');
+          expect(srv.of(t, 'connect').filter((e) => e.ns === '/slow'), 'the CONNECT of /slow is still held').toEqual([]);
+          await srv.kill();
+          await sleep(600);
+          await srv.restart();
+          const r = await run;
+          expect(r.gone).toBe(true);
+          expect(r.back).toBe(true);
+          expect(r.ok, JSON.stringify(r.L)).toBe(true);
+          expect(r.A).toEqual([['held']]);
+          const l = r.L as L;
+          expect(seen(l, 'connect_error').length, 'failed attempts while the server was down').toBeGreaterThan(0);
+          expect(seen(l, 'connect_error', '/admin').length, 'the refused namespace').toBe(1);
+          expect(srv.of(t, 'event').map((e) => [e.ns, e.name, e.args])).toEqual([
+            ['/', 'ready', []],
+            ['/slow', 'echo', ['held']],
+          ]);
+          expect(srv.of(t, 'middleware').filter((e) => e.ns === '/admin').length).toBe(1);
+        } finally {
+          await srv.close();
+        }
+      });
+
+      it('close() while the server is silent returns after the timeout, with every socket closed', async () => {
+        const srv = await startSioServer('v4');
+        const proxy = await startProxy(srv.port);
+        try {
+          for (const kw of [`, transports=('polling',)`, `, transports=('websocket',)`]) {
+            const t = tag('silentclose');
+            const run = pool.run<Record<string, unknown>>(py`
+c = sio_connect('${proxy.url}/?case=${t}', timeout=1${kw})
+c.emit('ready')
+spin(c, 1000)
+c.emit('lost', 'x' * 2000)
+t0 = now_ms()
+c.close()
+R = {'dt': since_ms(t0), 'sockets': len(c.engine.sockets())}`);
+            await srv.wait((e) => e.tag === t && e.name === 'ready', 5000, 'ready');
+            proxy.freeze();
+            const r = await run;
+            expect(r.sockets, kw).toBe(0);
+            expect(r.dt as number, kw).toBeLessThan(2500);
+          }
+        } finally {
+          await proxy.close();
           await srv.close();
         }
       });

@@ -308,6 +308,7 @@ interface SessionCase {
   reconnect: number; // 0: no reconnection, else reconnection_attempts
   rx: number | null; // bytes per socket read
   sessions: Msg[][];
+  max_size?: number; // the client's (65536 if not given)
 }
 
 type LogEntry = [string, ...unknown[]];
@@ -832,6 +833,7 @@ function wire(k: SessionCase) {
     transport: k.transport,
     reconnect: k.reconnect,
     rx: k.rx,
+    max_size: k.max_size,
     sessions: k.sessions.map((s) =>
       s.map((m) => (m.kind === 'body' ? ['body', hex(m.body), m.chunks] : m.kind === 'http' ? ['http', hex(m.raw)] : [m.kind, hex(m.data)])),
     ),
@@ -1314,6 +1316,21 @@ const REGRESSIONS: { name: string; k: SessionCase; check: (r: Row) => string[] }
   },
 ];
 
+/** The limits the README documents (Hostile input): how each ends the session. */
+const N1 = () => encodeSio(0, '/', null, { sid: 'N1' });
+const BIG = () => encodeSio(2, '/', null, ['big', 'x'.repeat(2000)]);
+const LIMITS: { name: string; k: SessionCase; reason: string }[] = [
+  {
+    name: 'an HTTP status other than 200 on a poll',
+    k: ((k) => ({ ...k, sessions: [[...k.sessions[0]!, { kind: 'http', raw: Buffer.from('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n') }]] }))(
+      story('status', 4, 'polling', 0, [spec(hs4, N1(), [1])]),
+    ),
+    reason: 'transport error',
+  },
+  { name: 'a polling response longer than max_size', k: { ...story('big', 4, 'polling', 0, [spec(hs4, [...N1(), ...BIG()], [1])]), max_size: 1000 }, reason: 'transport error' },
+  { name: 'a WebSocket message longer than max_size', k: { ...story('big', 4, 'websocket', 0, [spec(hs4, [...N1(), ...BIG()])]), max_size: 1000 }, reason: 'transport close' },
+];
+
 // ------------------------------------------------------------------------------ tests
 
 describe('Engine.IO / Socket.IO client under hostile input (MicroPython VM)', () => {
@@ -1441,6 +1458,15 @@ describe('Engine.IO / Socket.IO client under hostile input (MicroPython VM)', ()
     await vm.runAll('unit_batch', units, false);
     const after = await vm.heap();
     expect(after.qstrs - before.qstrs, `${after.qstrs - before.qstrs} qstrs, ${after.alloc - before.alloc} bytes of heap kept after decoding 4000 distinct characters`).toBeLessThanOrEqual(QSTR_GROWTH);
+  });
+
+  it('limits: a non-200 poll, and responses or messages over max_size, end the session as documented', async () => {
+    const res = await vm.runAll('session_batch', LIMITS.map((x) => x.k), false);
+    LIMITS.forEach((x, i) => {
+      const r = res[i]!;
+      expect(r[0], `${x.name}: hangs`).not.toBe('hang');
+      expect([untagLog(r[0]), r[1], r[4]], x.name).toEqual([[['connect', 'N1'], ['disconnect', x.reason]], [], x.reason]);
+    });
   });
 
   it('regressions: minimal reproductions of what the fuzz found', async () => {

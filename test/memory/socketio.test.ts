@@ -5,7 +5,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectionFigures, importFigures } from '../../generator/sim/heap.ts';
+import { SOCKETIO_UPGRADED, connectionFigures, importFigures, upgradedSocketIo } from '../../generator/sim/heap.ts';
 import { TOOLKIT_ROOT } from '../../generator/sim/device.ts';
 
 const KB = 1024;
@@ -28,10 +28,9 @@ describe('Socket.IO runtime heap on the simulated ESP8266', () => {
   });
 
   it('a session upgraded to WebSocket retains at most 11 KB for the first (WebSocket runtime included) and 3 KB for each further one', async () => {
-    // Connect, then run the loop until the session runs on WebSocket with the namespace
-    // connected: the steady state, once the connect-time modules are dropped.
-    const connected = `(lambda c: ([c.step(20) for i in range(500) if c.engine.ws is None or c.sid is None], c)[1])(usocketio.client.connect('${url}'))`;
-    const f = await connectionFigures(TOOLKIT_ROOT, 'usocketio.client', connected);
+    // The steady state: the session runs on WebSocket with the namespace connected, and the
+    // connect-time modules are dropped (connectionFigures throws if a session is not so).
+    const f = await connectionFigures(TOOLKIT_ROOT, 'usocketio.client', upgradedSocketIo(url), false, SOCKETIO_UPGRADED);
     console.log(`sessions: first ${f.first} B, each further ${f.further} B, connect peak ${f.connectPeak} B`);
     expect(f.first).toBeLessThanOrEqual(11 * KB);
     expect(f.further).toBeLessThanOrEqual(3 * KB);

@@ -7,7 +7,8 @@
 //
 // The Node servers behave alike on namespaces '/', '/chat', '/private' (its middleware wants
 // auth {token: 'secret'}, or ?token=secret on protocol 4, which has no auth) and '/admin' (its
-// middleware refuses everyone, with data). On each, every event is recorded, and:
+// middleware refuses everyone, with data) and '/slow' (its middleware lets everyone in after
+// ?slow=<ms>, 500 by default). On each, every event is recorded, and:
 //   echo(...args, ack)      acks with the args
 //   reflect(...args)        emits 'echo' with the args
 //   ask(event, ...args)     emits event with args and an ack callback; the answer is recorded
@@ -19,13 +20,16 @@
 // Each client tags its connection with ?case=<tag> (the handshake query), so that the cases
 // of one describe can share a server.
 import { createRequire } from 'node:module';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { spawn, execFileSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { Server as Sio4Server, type ServerOptions } from 'socket.io';
 import { ROOT } from './pyRunner.ts';
+import { fixturePath } from './wsTestServer.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -35,8 +39,10 @@ export interface SioEvent {
   /** engine: an Engine.IO session opened (transport: its first); upgrade: it upgraded
    *  (transport: the new one); middleware: a namespace middleware ran; connect, disconnect
    *  (reason); event (name, args); answer (name: the event asked, args: the client's ack);
-   *  packet (with the packets option: an Engine.IO message packet, dir 'in' or 'out'). */
-  kind: 'engine' | 'upgrade' | 'middleware' | 'connect' | 'disconnect' | 'event' | 'answer' | 'packet';
+   *  packet (with the packets option: an Engine.IO message packet, dir 'in' or 'out');
+   *  closed: the Engine.IO session ended (reason: the server's, e.g. 'transport close' for a
+   *  close packet, 'ping timeout' for a client that left without one). */
+  kind: 'engine' | 'upgrade' | 'middleware' | 'connect' | 'disconnect' | 'event' | 'answer' | 'packet' | 'closed';
   tag: string;
   ns?: string;
   sid?: string;
@@ -79,6 +85,8 @@ export interface SioOptions {
   pingTimeout?: number;
   /** Record every Engine.IO message packet both ways (kind 'packet'). */
   packets?: boolean;
+  /** HTTPS with the self-signed fixture certificate (test/sim/fixtures), url https://localhost. */
+  tls?: boolean;
 }
 
 function tagOf(q: unknown): string {
@@ -105,7 +113,9 @@ export async function startSioServer(kind: Kind, opts: SioOptions = {}): Promise
   let conns = new Set<net.Socket>();
 
   async function listen(): Promise<void> {
-    httpServer = http.createServer();
+    httpServer = opts.tls
+      ? https.createServer({ key: fs.readFileSync(fixturePath('server-key.pem')), cert: fs.readFileSync(fixturePath('server-cert.pem')) })
+      : http.createServer();
     conns = new Set();
     httpServer.on('connection', (s) => {
       conns.add(s);
@@ -135,7 +145,7 @@ export async function startSioServer(kind: Kind, opts: SioOptions = {}): Promise
 
   const srv: SioServer = {
     port,
-    url: `http://127.0.0.1:${port}`,
+    url: opts.tls ? `https://localhost:${port}` : `http://127.0.0.1:${port}`,
     events,
     of: (tag, kind2) => events.filter((e) => e.tag === tag && (!kind2 || e.kind === kind2)),
     async wait(pred, ms = 5000, what = 'event') {
@@ -198,12 +208,13 @@ function install(io: any, kind: Kind, record: (e: Omit<SioEvent, 't'>) => void, 
     const tag = url.searchParams.get('case') ?? '';
     record({ kind: 'engine', tag, eid: sock.id, transport: sock.transport.name, query: Object.fromEntries(url.searchParams) });
     sock.on('upgrade', (t: any) => record({ kind: 'upgrade', tag, eid: sock.id, transport: t.name }));
+    sock.on('close', (reason: string) => record({ kind: 'closed', tag, eid: sock.id, reason }));
     if (packets) {
       sock.on('packet', (p: any) => p.type === 'message' && record({ kind: 'packet', tag, eid: sock.id, dir: 'in', data: p.data }));
       sock.on('packetCreate', (p: any) => p.type === 'message' && record({ kind: 'packet', tag, eid: sock.id, dir: 'out', data: p.data }));
     }
   });
-  for (const name of ['/', '/chat', '/private', '/admin']) {
+  for (const name of ['/', '/chat', '/private', '/admin', '/slow']) {
     const nsp = io.of(name);
     if (name === '/private')
       nsp.use((socket: any, next: (e?: Error) => void) => {
@@ -221,6 +232,11 @@ function install(io: any, kind: Kind, record: (e: Omit<SioEvent, 't'>) => void, 
         const err = new Error('not authorized') as Error & { data?: unknown };
         err.data = { code: 403, why: 'admins only ✓' };
         next(err);
+      });
+    if (name === '/slow')
+      nsp.use((socket: any, next: (e?: Error) => void) => {
+        record({ kind: 'middleware', tag: tagOf(socket.handshake.query), ns: name });
+        setTimeout(next, Number(socket.handshake.query.slow ?? 500));
       });
     nsp.on('connection', (socket: any) => {
       const tag = tagOf(socket.handshake.query);
