@@ -322,7 +322,9 @@ interface Expected {
   reason: string | null;
   /** Per session the client opened: pings answered and acks due while it was open ('3' + id + [n]). */
   sessions: { opened: boolean; pings: number; acks: string[]; connectSent: boolean; openAtEnd: boolean }[];
-  helloConnected: boolean;
+  /** Whether '/' is connected at the end: then the emit made before connecting must have gone
+   *  out (a session lost before it was written sends it again once connected again). */
+  connectedAtEnd: boolean;
 }
 
 const MANAGER = { opening: 1, open: 2, waiting: 3, closed: 4 } as const; // socketio_manager states
@@ -355,7 +357,7 @@ function handshake(p: string, eio: 3 | 4): 'valid' | 'invalid' | 'ambiguous' {
 /** The reference model: what a correct client does with the case's server. */
 function expected(k: SessionCase): Expected {
   const log: LogEntry[] = [];
-  const out: Expected = { log, determined: true, manager: 'opening', reason: null, sessions: [], helloConnected: false };
+  const out: Expected = { log, determined: true, manager: 'opening', reason: null, sessions: [], connectedAtEnd: false };
   // (Cast: the closures below change them, which TypeScript's narrowing does not see.)
   let mgr = 'opening' as 'opening' | 'open' | 'waiting' | 'closed';
   let ns = 'disconnected' as 'disconnected' | 'connecting' | 'connected' | 'gone';
@@ -426,7 +428,7 @@ function expected(k: SessionCase): Expected {
           if (e.id !== null) sess.acks.push(`3${e.id}[${e.n}]`);
         }
         kept = [];
-        out.helloConnected = true;
+        out.connectedAtEnd = true;
       } else if (p.t === 4 && ns === 'connecting') {
         log.push(['connect_error', tag(data)]);
         ns = 'gone';
@@ -520,6 +522,7 @@ function expected(k: SessionCase): Expected {
       if (ack0 === 'pending') ack0 = 'unknown';
       if (ns === 'connected') log.push(['disconnect', ended]);
       ns = 'disconnected';
+      out.connectedAtEnd = false;
     }
     if (mayReconnect()) {
       attempts++;
@@ -899,7 +902,7 @@ function sessionViolations(k: SessionCase, r: Row): [string, string][] {
     if (JSON.stringify(acks) !== JSON.stringify(s.acks)) bad('acks sent differ', `want ${JSON.stringify(s.acks)} got ${JSON.stringify(acks)}`);
   });
   if (hello > 1) bad('an emit was sent twice');
-  if (x.helloConnected && x.manager === 'open' && x.sessions.at(-1)?.openAtEnd && hello !== 1 && k.eio === 4) bad('an emit made before connecting was never sent');
+  if (x.connectedAtEnd && x.manager === 'open' && x.sessions.at(-1)?.openAtEnd && hello !== 1 && k.eio === 4) bad('an emit made before connecting was never sent');
   return v;
 }
 
