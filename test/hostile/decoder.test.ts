@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimDevice, projectFiles } from '../../generator/sim/device.ts';
+import { byteMutations, mutate } from '../support/byteMutations.ts';
 import { ROOT } from '../support/pyRunner.ts';
 import { OP, closePayload, frame, parseFrames, type FrameSpec } from '../support/wsFrames.ts';
 
@@ -151,41 +152,7 @@ const lengthMut = fc.record({
 });
 
 /** Byte-level mutations of the whole stream. */
-const byteMut = fc.oneof(
-  fc.record({ kind: fc.constant('flip' as const), pos: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
-  fc.record({ kind: fc.constant('set' as const), pos: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
-  fc.record({ kind: fc.constant('truncate' as const), pos: fc.nat() }),
-  fc.record({ kind: fc.constant('insert' as const), pos: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) }),
-  fc.record({ kind: fc.constant('delete' as const), pos: fc.nat(), len: fc.integer({ min: 1, max: 16 }) }),
-  fc.record({ kind: fc.constant('dup' as const), pos: fc.nat(), len: fc.integer({ min: 1, max: 32 }) }),
-);
-
-type ByteMut = typeof byteMut extends fc.Arbitrary<infer T> ? T : never;
-
-function mutate(b: Buffer, m: ByteMut): Buffer {
-  if (!b.length) return m.kind === 'insert' ? Buffer.from(m.bytes) : b;
-  const p = m.pos % b.length;
-  switch (m.kind) {
-    case 'flip': {
-      const c = Buffer.from(b);
-      c[p] = (c[p] as number) ^ (1 << m.bit);
-      return c;
-    }
-    case 'set': {
-      const c = Buffer.from(b);
-      c[p] = m.value;
-      return c;
-    }
-    case 'truncate':
-      return b.subarray(0, p);
-    case 'insert':
-      return Buffer.concat([b.subarray(0, p), m.bytes, b.subarray(p)]);
-    case 'delete':
-      return Buffer.concat([b.subarray(0, p), b.subarray(p + m.len)]);
-    case 'dup':
-      return Buffer.concat([b.subarray(0, p + m.len), b.subarray(p)]);
-  }
-}
+const byteMut = byteMutations(fc.integer({ min: 0, max: 255 }), 16);
 
 const hostileCase: fc.Arbitrary<Case> = fc.oneof(
   // random bytes

@@ -45,6 +45,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimDevice, projectFiles } from '../../generator/sim/device.ts';
+import { byteMutations, mutate, type ByteMut } from '../support/byteMutations.ts';
 import { ROOT } from '../support/pyRunner.ts';
 
 const UNIT_BATCH = 100;
@@ -603,36 +604,8 @@ function toMsgs(s: SessionSpec, eio: 3 | 4, transport: string, chunked: number[]
 
 // Mutations.
 
-const byteMut = fc.oneof(
-  fc.record({ kind: fc.constant('flip' as const), pos: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
-  fc.record({ kind: fc.constant('set' as const), pos: fc.nat(), value: fc.constantFrom(0x2d, 0x3a, 0x1e, 0x62, 0x2c, 0x2f, 0x5b, 0x7b, 0x22, 0x30, 0x39, 0x20, 0xff, 0xc0, 0xed) }),
-  fc.record({ kind: fc.constant('truncate' as const), pos: fc.nat() }),
-  fc.record({ kind: fc.constant('insert' as const), pos: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
-  fc.record({ kind: fc.constant('delete' as const), pos: fc.nat(), len: fc.integer({ min: 1, max: 8 }) }),
-  fc.record({ kind: fc.constant('dup' as const), pos: fc.nat(), len: fc.integer({ min: 1, max: 12 }) }),
-);
-type ByteMut = typeof byteMut extends fc.Arbitrary<infer T> ? T : never;
-
-function mutate(b: Buffer, m: ByteMut): Buffer {
-  if (!b.length) return m.kind === 'insert' ? Buffer.from(m.bytes) : b;
-  const p = m.pos % b.length;
-  switch (m.kind) {
-    case 'flip':
-    case 'set': {
-      const c = Buffer.from(b);
-      c[p] = m.kind === 'flip' ? (c[p] as number) ^ (1 << m.bit) : m.value;
-      return c;
-    }
-    case 'truncate':
-      return b.subarray(0, p);
-    case 'insert':
-      return Buffer.concat([b.subarray(0, p), m.bytes, b.subarray(p)]);
-    case 'delete':
-      return Buffer.concat([b.subarray(0, p), b.subarray(p + m.len)]);
-    case 'dup':
-      return Buffer.concat([b.subarray(0, p + m.len), b.subarray(p)]);
-  }
-}
+// Bytes that mean something in the payload and packet formats, or are bad UTF-8.
+const byteMut = byteMutations(fc.constantFrom(0x2d, 0x3a, 0x1e, 0x62, 0x2c, 0x2f, 0x5b, 0x7b, 0x22, 0x30, 0x39, 0x20, 0xff, 0xc0, 0xed), 8);
 
 const placeholder = (num: string) => `{"_placeholder":true,"num":${num}}`;
 // Nesting in the fuzz stays shallow enough that what the conservative GC may keep of it is
