@@ -255,15 +255,18 @@ export interface PyWebsocketsServer {
   close(): Promise<void>;
 }
 
-/** Why Debian's python3-websockets cannot be used here, or undefined if it can. */
-export function pyWebsocketsUnavailable(): string | undefined {
+/** Why Debian's /usr/bin/python3 cannot import the modules, or undefined if it can. */
+export function debianPythonLacks(...modules: string[]): string | undefined {
   try {
-    execFileSync('/usr/bin/python3', ['-c', 'import websockets'], { stdio: 'ignore' });
+    execFileSync('/usr/bin/python3', ['-c', `import ${modules.join(', ')}`], { stdio: 'ignore' });
     return undefined;
   } catch {
-    return '/usr/bin/python3 cannot import websockets';
+    return `/usr/bin/python3 cannot import ${modules.join(' and ')}`;
   }
 }
+
+/** Why Debian's python3-websockets cannot be used here, or undefined if it can. */
+export const pyWebsocketsUnavailable = () => debianPythonLacks('websockets');
 
 export async function startPyWebsocketsServer(): Promise<PyWebsocketsServer> {
   const p = spawn('/usr/bin/python3', ['-u', path.join(PY_DIR, 'websockets_server.py')], { stdio: ['pipe', 'pipe', 'pipe'] });

@@ -25,10 +25,10 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { Server as Sio4Server, type ServerOptions } from 'socket.io';
-import { ROOT } from './pyRunner.ts';
+import { ROOT, debianPythonLacks } from './pyRunner.ts';
 import { fixturePath } from './wsTestServer.ts';
 
 const require = createRequire(import.meta.url);
@@ -97,16 +97,43 @@ function tagOf(q: unknown): string {
 /** Arguments as recorded: functions (ack callbacks) left out. */
 const plain = (args: unknown[]) => args.filter((a) => typeof a !== 'function');
 
-/** Starts a socket.io 4.8 server ('v4') or a socket.io 2.x server ('v2'). */
-export async function startSioServer(kind: Kind, opts: SioOptions = {}): Promise<SioServer> {
+/** What a server records, and waiting for it: the SioServer members events, of and wait. */
+function eventLog(who: string, more: () => string = () => '') {
   const events: SioEvent[] = [];
   let wake: (() => void)[] = [];
-  const record = (e: Omit<SioEvent, 't'>) => {
-    events.push({ ...e, t: performance.now() });
-    const w = wake;
-    wake = [];
-    for (const f of w) f();
+  return {
+    /** Records e, stamped now, and wakes those waiting. */
+    record(e: Omit<SioEvent, 't'>): void {
+      events.push({ ...e, t: performance.now() });
+      const w = wake;
+      wake = [];
+      for (const f of w) f();
+    },
+    events,
+    of: (tag: string, kind?: SioEvent['kind']) => events.filter((e) => e.tag === tag && (!kind || e.kind === kind)),
+    async wait(pred: (e: SioEvent) => boolean, ms = 5000, what = 'event'): Promise<SioEvent> {
+      const deadline = performance.now() + ms;
+      for (;;) {
+        const e = events.find(pred);
+        if (e) return e;
+        const left = deadline - performance.now();
+        if (left <= 0) throw new Error(`${who} saw no ${what} within ${ms} ms; it saw:\n${events.map((x) => JSON.stringify(x)).join('\n')}${more()}`);
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, left);
+          wake.push(() => {
+            clearTimeout(t);
+            r();
+          });
+        });
+      }
+    },
   };
+}
+
+/** Starts a socket.io 4.8 server ('v4') or a socket.io 2.x server ('v2'). */
+export async function startSioServer(kind: Kind, opts: SioOptions = {}): Promise<SioServer> {
+  const log = eventLog('the server');
+  const record = log.record;
   let port = 0;
   let httpServer: http.Server;
   let io: any;
@@ -146,24 +173,9 @@ export async function startSioServer(kind: Kind, opts: SioOptions = {}): Promise
   const srv: SioServer = {
     port,
     url: opts.tls ? `https://localhost:${port}` : `http://127.0.0.1:${port}`,
-    events,
-    of: (tag, kind2) => events.filter((e) => e.tag === tag && (!kind2 || e.kind === kind2)),
-    async wait(pred, ms = 5000, what = 'event') {
-      const deadline = performance.now() + ms;
-      for (;;) {
-        const e = events.find(pred);
-        if (e) return e;
-        const left = deadline - performance.now();
-        if (left <= 0) throw new Error(`the server saw no ${what} within ${ms} ms; it saw:\n${events.map((x) => JSON.stringify(x)).join('\n')}`);
-        await new Promise<void>((r) => {
-          const t = setTimeout(r, left);
-          wake.push(() => {
-            clearTimeout(t);
-            r();
-          });
-        });
-      }
-    },
+    events: log.events,
+    of: log.of,
+    wait: log.wait,
     socket(tag, ns = '/') {
       const nsp = io.of(ns);
       const all: any[] = kind === 'v4' ? [...nsp.sockets.values()] : Object.values(nsp.connected);
@@ -380,25 +392,17 @@ const reviver = (_k: string, v: unknown) =>
   v && typeof v === 'object' && typeof (v as { $b?: unknown }).$b === 'string' ? Buffer.from((v as { $b: string }).$b, 'hex') : v;
 
 /** Why Flask-SocketIO on eventlet cannot run here, or undefined if it can. */
-export function flaskSocketioUnavailable(): string | undefined {
-  try {
-    execFileSync('/usr/bin/python3', ['-c', 'import flask_socketio, eventlet'], { stdio: 'ignore' });
-    return undefined;
-  } catch {
-    return '/usr/bin/python3 cannot import flask_socketio and eventlet';
-  }
-}
+export const flaskSocketioUnavailable = () => debianPythonLacks('flask_socketio', 'eventlet');
 
 /** Flask-SocketIO on eventlet (py/flask_sio_server.py); its events are printed as JSON lines. */
 export async function startFlaskServer(): Promise<SioServer> {
   const p = spawn('/usr/bin/python3', ['-u', path.join(ROOT, 'test', 'support', 'py', 'flask_sio_server.py')], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  const events: SioEvent[] = [];
   let stderr = '';
   p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const log = eventLog('the Flask server', () => `\n${stderr}`);
   let buf = '';
-  let wake: (() => void)[] = [];
   let resolvePort!: (n: number) => void;
   let rejectPort!: (e: Error) => void;
   const portP = new Promise<number>((res, rej) => {
@@ -412,11 +416,8 @@ export async function startFlaskServer(): Promise<SioServer> {
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
       if (/^\d+$/.test(line)) resolvePort(Number(line));
-      else if (line.startsWith('{')) events.push({ ...(JSON.parse(line, reviver) as Omit<SioEvent, 't'>), t: performance.now() });
+      else if (line.startsWith('{')) log.record(JSON.parse(line, reviver) as Omit<SioEvent, 't'>);
     }
-    const w = wake;
-    wake = [];
-    for (const f of w) f();
   });
   p.on('exit', (code) => rejectPort(new Error(`Flask-SocketIO server exited (${code}): ${stderr}`)));
   const timer = setTimeout(() => rejectPort(new Error(`Flask-SocketIO server did not start: ${stderr}`)), 15_000);
@@ -427,25 +428,9 @@ export async function startFlaskServer(): Promise<SioServer> {
   return {
     port,
     url: `http://127.0.0.1:${port}`,
-    events,
-    of: (tag, kind) => events.filter((e) => e.tag === tag && (!kind || e.kind === kind)),
-    async wait(pred, ms = 5000, what = 'event') {
-      const deadline = performance.now() + ms;
-      for (;;) {
-        const e = events.find(pred);
-        if (e) return e;
-        const left = deadline - performance.now();
-        if (left <= 0)
-          throw new Error(`the Flask server saw no ${what} within ${ms} ms; it saw:\n${events.map((x) => JSON.stringify(x)).join('\n')}\n${stderr}`);
-        await new Promise<void>((r) => {
-          const t = setTimeout(r, left);
-          wake.push(() => {
-            clearTimeout(t);
-            r();
-          });
-        });
-      }
-    },
+    events: log.events,
+    of: log.of,
+    wait: log.wait,
     socket: no,
     kill: no,
     restart: no,
