@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PythonError, SimDevice, projectFiles } from '../../generator/sim/device.ts';
+import { eventLog } from './eventLog.ts';
 
 export const ROOT = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const PY_DIR = path.join(ROOT, 'test', 'support', 'py');
@@ -268,9 +269,18 @@ export function debianPythonLacks(...modules: string[]): string | undefined {
 /** Why Debian's python3-websockets cannot be used here, or undefined if it can. */
 export const pyWebsocketsUnavailable = () => debianPythonLacks('websockets');
 
-export async function startPyWebsocketsServer(): Promise<PyWebsocketsServer> {
-  const p = spawn('/usr/bin/python3', ['-u', path.join(PY_DIR, 'websockets_server.py')], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const events: Record<string, unknown>[] = [];
+/**
+ * Starts `/usr/bin/python3 -u <script>` (Debian's packages), a server that prints its port on
+ * a line of its own, then a JSON line per event, each handed to onEvent; resolves once the
+ * port is known (`name` names the server in errors).
+ */
+export async function spawnDebianServer(
+  name: string,
+  script: string,
+  onEvent: (line: string) => void,
+  startMs = 15_000,
+): Promise<{ p: ChildProcess & { stdin: NonNullable<ChildProcess['stdin']> }; port: number; stderr: () => string }> {
+  const p = spawn('/usr/bin/python3', ['-u', script], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   let buf = '';
@@ -280,7 +290,6 @@ export async function startPyWebsocketsServer(): Promise<PyWebsocketsServer> {
     resolvePort = res;
     rejectPort = rej;
   });
-  let wake: (() => void) | undefined;
   p.stdout.on('data', (d: Buffer) => {
     buf += d.toString();
     let i;
@@ -288,33 +297,26 @@ export async function startPyWebsocketsServer(): Promise<PyWebsocketsServer> {
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
       if (/^\d+$/.test(line)) resolvePort(Number(line));
-      else events.push(JSON.parse(line) as Record<string, unknown>);
+      else if (line.startsWith('{')) onEvent(line);
     }
-    wake?.();
   });
-  p.on('exit', (code) => rejectPort(new Error(`python-websockets server exited (${code}): ${stderr}`)));
-  const timer = setTimeout(() => rejectPort(new Error(`python-websockets server did not start: ${stderr}`)), 10_000);
+  p.on('exit', (code) => rejectPort(new Error(`${name} exited (${code}): ${stderr}`)));
+  const timer = setTimeout(() => rejectPort(new Error(`${name} did not start: ${stderr}`)), startMs);
   const port = await portP.finally(() => clearTimeout(timer));
+  return { p, port, stderr: () => stderr };
+}
+
+export async function startPyWebsocketsServer(): Promise<PyWebsocketsServer> {
+  let stderr = () => '';
+  const log = eventLog<Record<string, unknown>>('the python-websockets server', () => `\n${stderr()}`);
+  const s = await spawnDebianServer('python-websockets server', path.join(PY_DIR, 'websockets_server.py'), (line) => log.record(JSON.parse(line) as Record<string, unknown>), 10_000);
+  stderr = s.stderr;
+  const p = s.p;
   return {
-    port,
-    url: `ws://127.0.0.1:${port}/`,
-    events,
-    async waitEvent(pred, ms = 5000) {
-      const deadline = performance.now() + ms;
-      for (;;) {
-        const e = events.find(pred);
-        if (e) return e;
-        const left = deadline - performance.now();
-        if (left <= 0) throw new Error(`python-websockets server: no such event; got ${JSON.stringify(events)}\n${stderr}`);
-        await new Promise<void>((r) => {
-          const t = setTimeout(r, left);
-          wake = () => {
-            clearTimeout(t);
-            r();
-          };
-        });
-      }
-    },
+    port: s.port,
+    url: `ws://127.0.0.1:${s.port}/`,
+    events: log.events,
+    waitEvent: (pred, ms) => log.wait(pred, ms),
     async close() {
       const gone = new Promise<void>((r) => (p.exitCode !== null ? r() : p.once('exit', () => r())));
       p.stdin.end();

@@ -25,10 +25,10 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { Server as Sio4Server, type ServerOptions } from 'socket.io';
-import { ROOT, debianPythonLacks } from './pyRunner.ts';
+import { ROOT, debianPythonLacks, spawnDebianServer } from './pyRunner.ts';
+import { eventLog } from './eventLog.ts';
 import { fixturePath } from './wsTestServer.ts';
 
 const require = createRequire(import.meta.url);
@@ -97,42 +97,21 @@ function tagOf(q: unknown): string {
 /** Arguments as recorded: functions (ack callbacks) left out. */
 const plain = (args: unknown[]) => args.filter((a) => typeof a !== 'function');
 
-/** What a server records, and waiting for it: the SioServer members events, of and wait. */
-function eventLog(who: string, more: () => string = () => '') {
-  const events: SioEvent[] = [];
-  let wake: (() => void)[] = [];
+/** A server's event log: the SioServer members events, of and wait, and record(). */
+function sioLog(who: string, more?: () => string) {
+  const log = eventLog<SioEvent>(who, more);
   return {
-    /** Records e, stamped now, and wakes those waiting. */
-    record(e: Omit<SioEvent, 't'>): void {
-      events.push({ ...e, t: performance.now() });
-      const w = wake;
-      wake = [];
-      for (const f of w) f();
-    },
-    events,
-    of: (tag: string, kind?: SioEvent['kind']) => events.filter((e) => e.tag === tag && (!kind || e.kind === kind)),
-    async wait(pred: (e: SioEvent) => boolean, ms = 5000, what = 'event'): Promise<SioEvent> {
-      const deadline = performance.now() + ms;
-      for (;;) {
-        const e = events.find(pred);
-        if (e) return e;
-        const left = deadline - performance.now();
-        if (left <= 0) throw new Error(`${who} saw no ${what} within ${ms} ms; it saw:\n${events.map((x) => JSON.stringify(x)).join('\n')}${more()}`);
-        await new Promise<void>((r) => {
-          const t = setTimeout(r, left);
-          wake.push(() => {
-            clearTimeout(t);
-            r();
-          });
-        });
-      }
-    },
+    events: log.events,
+    wait: log.wait,
+    of: (tag: string, kind?: SioEvent['kind']) => log.events.filter((e) => e.tag === tag && (!kind || e.kind === kind)),
+    /** Records e, stamped now. */
+    record: (e: Omit<SioEvent, 't'>) => log.record({ ...e, t: performance.now() }),
   };
 }
 
 /** Starts a socket.io 4.8 server ('v4') or a socket.io 2.x server ('v2'). */
 export async function startSioServer(kind: Kind, opts: SioOptions = {}): Promise<SioServer> {
-  const log = eventLog('the server');
+  const log = sioLog('the server');
   const record = log.record;
   let port = 0;
   let httpServer: http.Server;
@@ -396,32 +375,12 @@ export const flaskSocketioUnavailable = () => debianPythonLacks('flask_socketio'
 
 /** Flask-SocketIO on eventlet (py/flask_sio_server.py); its events are printed as JSON lines. */
 export async function startFlaskServer(): Promise<SioServer> {
-  const p = spawn('/usr/bin/python3', ['-u', path.join(ROOT, 'test', 'support', 'py', 'flask_sio_server.py')], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const log = eventLog('the Flask server', () => `\n${stderr}`);
-  let buf = '';
-  let resolvePort!: (n: number) => void;
-  let rejectPort!: (e: Error) => void;
-  const portP = new Promise<number>((res, rej) => {
-    resolvePort = res;
-    rejectPort = rej;
-  });
-  p.stdout.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (/^\d+$/.test(line)) resolvePort(Number(line));
-      else if (line.startsWith('{')) log.record(JSON.parse(line, reviver) as Omit<SioEvent, 't'>);
-    }
-  });
-  p.on('exit', (code) => rejectPort(new Error(`Flask-SocketIO server exited (${code}): ${stderr}`)));
-  const timer = setTimeout(() => rejectPort(new Error(`Flask-SocketIO server did not start: ${stderr}`)), 15_000);
-  const port = await portP.finally(() => clearTimeout(timer));
+  let stderr = () => '';
+  const log = sioLog('the Flask server', () => `\n${stderr()}`);
+  const { p, port, ...rest } = await spawnDebianServer('Flask-SocketIO server', path.join(ROOT, 'test', 'support', 'py', 'flask_sio_server.py'), (line) =>
+    log.record(JSON.parse(line, reviver) as Omit<SioEvent, 't'>),
+  );
+  stderr = rest.stderr;
   const no = () => {
     throw new Error('not on the Flask server');
   };
