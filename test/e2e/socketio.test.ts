@@ -20,7 +20,7 @@ import {
   startSioServer,
   type SioServer,
 } from '../support/sioServers.ts';
-import { fixturePath, pattern } from '../support/wsTestServer.ts';
+import { pattern, trustFixturePy } from '../support/wsTestServer.ts';
 
 const SIO_PRELUDE = fs.readFileSync(path.join(ROOT, 'test', 'support', 'py', 'sio_prelude.py'), 'utf8');
 const ENOTCONN = 107;
@@ -802,11 +802,7 @@ R = {'ok': ok, 'L': L, 'A': A, 'nope': fails(c.emit, 'x', namespace='/nope')}`);
       afterAll(async () => {
         await srv?.close();
       });
-      // The simulated board (like the ESP8266's axTLS) verifies nothing; CPython verifies against the fixture CA.
-      const ctx =
-        name === 'cpython'
-          ? `import ssl as _ssl\nCTX = _ssl.create_default_context(cafile=${JSON.stringify(fixturePath('server-cert.pem'))})\n`
-          : 'CTX = None\n';
+      const ctx = trustFixturePy(name);
 
       it('connects over polling, upgrades, and carries events, acks and binary both ways', async () => {
         const t = tag('tls');

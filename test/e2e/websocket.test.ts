@@ -16,7 +16,7 @@ import {
   type TargetName,
 } from '../support/pyRunner.ts';
 import { describeFrames, sleep, startRawServer, type RawConnection } from '../support/rawWsServer.ts';
-import { fixturePath, pattern, startWsServer, type WsRecord, type WsTestServer } from '../support/wsTestServer.ts';
+import { pattern, startWsServer, trustFixturePy, type WsRecord, type WsTestServer } from '../support/wsTestServer.ts';
 import {
   OP,
   binary,
@@ -422,11 +422,7 @@ R.append(state(ws)['code'])`);
       afterAll(async () => {
         await srv?.close();
       });
-      // The simulated board (like axTLS) verifies nothing; CPython verifies against the fixture CA.
-      const ssl =
-        name === 'cpython'
-          ? `import ssl as _ssl\nCTX = _ssl.create_default_context(cafile=${pyStr(fixturePath('server-cert.pem'))})\n`
-          : 'CTX = None\n';
+      const ssl = trustFixturePy(name);
 
       it('echoes text, binary and 64 KiB over TLS, pings, and closes', async () => {
         const rec = srv.next();

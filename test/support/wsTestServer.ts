@@ -19,6 +19,14 @@ import { WebSocketServer, type WebSocket } from 'ws';
 export const FIXTURES = new URL('../sim/fixtures/', import.meta.url);
 export const fixturePath = (name: string) => new URL(name, FIXTURES).pathname;
 
+/** Python that sets CTX, the ssl argument for the TLS servers here: on CPython a context that
+ *  trusts the fixture certificate; on the simulated board (like the ESP8266's axTLS, which
+ *  verifies nothing) None. */
+export const trustFixturePy = (target: string) =>
+  target === 'cpython'
+    ? `import ssl as _ssl\nCTX = _ssl.create_default_context(cafile=${JSON.stringify(fixturePath('server-cert.pem'))})\n`
+    : 'CTX = None\n';
+
 export interface WsRecord {
   path: string;
   headers: http.IncomingHttpHeaders;
