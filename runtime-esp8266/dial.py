@@ -4,8 +4,9 @@ import socket
 
 
 def urlparse(uri, schemes=('ws', 'wss', 'http', 'https')):
-    """(tls, host, port, target) of a URL with one of schemes: target is the path (at least /)
-    and the query; the port defaults to 443 with TLS (wss, https), else 80."""
+    """(tls, host, port, target, authority) of a URL with one of schemes: target is the path
+    (at least /) and the query; the port defaults to 443 with TLS (wss, https), else 80; the
+    authority is the Host header's value (the port only if it is not the default)."""
     i = uri.find('://')
     scheme = uri[:i] if i > 0 else ''
     if scheme not in schemes:
@@ -18,7 +19,8 @@ def urlparse(uri, schemes=('ws', 'wss', 'http', 'https')):
     k = host.rfind(':')
     if k >= 0:
         host, port = host[:k], int(host[k + 1:])
-    return tls, host, port, target if target.startswith('/') else '/' + target
+    return (tls, host, port, target if target.startswith('/') else '/' + target,
+            host if port == (443 if tls else 80) else '%s:%d' % (host, port))
 
 
 def dial(host, port, tls=False, timeout=None, ssl=None):

@@ -178,7 +178,7 @@ class Client:
             if f is None:
                 h = self.handlers.get(ns.name) or {}
                 f = h.get(ev)
-                if f is None and ev not in ('connect', 'disconnect', 'connect_error'):
+                if f is None and ev not in _RESERVED:
                     f = h.get('*')
                     args = (ev,) + args
                 if f is None:
@@ -285,7 +285,7 @@ class Namespace:
     def act(self, a):
         c = self.c
         x = self.x
-        if a == _A_SEND_EVENT:
+        if a == _A_SEND_EVENT or a == _A_SEND_ACK:  # x: the packed packet
             c.engine.send(*x)
         elif a == _A_HOLD:
             self.held.append(x)
@@ -295,8 +295,6 @@ class Namespace:
             f = self.acks.pop(x[0], None)
             if f:
                 c.calls.append((f, self, None, tuple(x[1]), None))
-        elif a == _A_SEND_ACK:
-            c.engine.send(*x)
         else:  # joining and leaving
             from usocketio.session import namespace_act
             namespace_act(self, a)
@@ -307,9 +305,10 @@ class Namespace:
 _RESERVED = ('connect', 'connect_error', 'disconnect')
 
 
-def decode(s):
+def decode(s, head=False):
     """(type, namespace, ack id or None, data or None, attachments, attachment count) of a
-    Socket.IO packet; ValueError (or json's error) if it is not a valid one."""
+    Socket.IO packet; ValueError (or json's error) if it is not a valid one. With head, only
+    what precedes the data (data None, unchecked): for packets of our own."""
     # Slices, not indexing: s[i] would intern each character the server sent, for good.
     t = ord(s[:1]) - 48 if s else -1
     if not 0 <= t <= 6:
@@ -333,6 +332,8 @@ def decode(s):
     while '0' <= s[k:k + 1] <= '9':
         k += 1
     i = int(s[j:k]) if k > j else None
+    if head:
+        return t, nsp, i, None, (), n
     s = s[k:]
     if '\\ud' in s or '\\uD' in s:
         from usocketio.surrogates import join

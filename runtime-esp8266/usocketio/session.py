@@ -41,14 +41,13 @@ def configure(c, url, namespaces=None, auth=None, headers=None, query=None, tran
               timeout=20, max_size=65536, max_queue=32, ssl=None):
     """Client c's settings (see usocketio.client.connect)."""
     from dial import urlparse
-    tls, host, port, target = urlparse(url)
+    tls, host, port, target, c.host = urlparse(url)
     i = target.find('?')
     q = target[i + 1:] if i >= 0 else ''
     if query:
         q += ('&' if q else '') + (query if isinstance(query, str) else
                                    '&'.join('%s=%s' % (_quote(k), _quote(v)) for k, v in query.items()))
     c.url = (tls, host, port)
-    c.host = host if port == (443 if tls else 80) else '%s:%d' % (host, port)
     c.query = q
     c.path = '/' + path.strip('/') + '/'
     c.eio = eio
@@ -247,11 +246,11 @@ def _requeue(c):
         p = b[k]
         k += 1
         if isinstance(p, str) and p[1:2] in ('2', '5'):
-            h = decode(p[1:])
+            h = decode(p[1:], True)
             back.setdefault(h[1], []).append((p[1:], b[k:k + h[5]]))
             k += h[5]
     del b[:]
     for name, ns in c.nsps.items():
         ns.held = back.get(name, []) + ns.held
-        kept = [decode(p[0])[2] for p in ns.held]
+        kept = [decode(p[0], True)[2] for p in ns.held]
         ns.acks = dict((i, f) for i, f in ns.acks.items() if i in kept)

@@ -24,7 +24,7 @@ def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=65
     from select import poll, POLLIN
     from uwebsockets.protocol import HandshakeError
     try:
-        tls, host, port, path = dial.urlparse(uri, ('ws', 'wss'))
+        tls, host, port, path, authority = dial.urlparse(uri, ('ws', 'wss'))
         s = dial.dial(host, port, tls, timeout, ssl)
     except BaseException:
         unload(__name__)
@@ -32,8 +32,7 @@ def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=65
     finally:
         unload('dial')
     s.setblocking(False)
-    ws = cls(host if port == (443 if tls else 80) else '%s:%d' % (host, port), path, headers,
-             subprotocols, max_size, timeout and int(timeout * 1000))
+    ws = cls(authority, path, headers, subprotocols, max_size, timeout and int(timeout * 1000))
     ws.sock = s
     ws.poller = poll()
     ws.poller.register(s, POLLIN)
