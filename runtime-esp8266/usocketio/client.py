@@ -81,7 +81,10 @@ class Client:
         callback(*ack) is called once, if the server acknowledges. Emits made while the
         namespace is not connected wait and go out in order once it is; OverflowError if more
         than max_queue wait, or (with a callback) await their acks; OSError(ENOTCONN) if the
-        namespace or the client was left."""
+        namespace or the client was left; ValueError for the names socket.io's parser rejects
+        (the namespace's own events, and its emitter's): the server would end the session."""
+        if event in _RESERVED or event in ('disconnecting', 'newListener', 'removeListener'):
+            raise ValueError(event)
         ns = self.nsps.get(namespace)
         if ns is None or ns.state >= _S_REFUSED or self.state == _S_CLOSED:
             raise OSError(ENOTCONN, 'not connected')

@@ -469,6 +469,24 @@ R = {'ok': ok, 'A': A, 'over': over[:2], 'after': fails(c.emit, 'echo', 6), 'L':
         expect(srv.of(t, 'event').map((e) => e.args)).toEqual([[0], [1], [2], [3], [4]]);
       });
 
+      it("emit() refuses the event names the server's parser rejects (ValueError, nothing sent); the session goes on", async () => {
+        const t = tag('reserved');
+        const r = await pool.run<Record<string, unknown>>(py`
+A = []
+c = sio_connect('${srv.url}/?case=${t}')
+R = {'refused': [fails(c.emit, n, 1)[:2] for n in ('connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener')]}
+c.emit('echo', 'still', callback=lambda *a: A.append(a[0]))
+R['ok'] = until(c, lambda: A)
+R['A'] = A
+c.close()`);
+        // (socket.io's parser rejects them all: the server closes the session, 'forced close'.)
+        expect(r.refused).toEqual(Array(6).fill(['exc', 'ValueError']));
+        expect(r.ok).toBe(true);
+        expect(r.A).toEqual(['still']);
+        expect(srv.of(t, 'event').map((e) => e.name)).toEqual(['echo']);
+        expect(srv.of(t, 'engine').length).toBe(1);
+      });
+
       it('query values are percent-encoded (a query string is sent as given)', async () => {
         const t = tag('query');
         const r = await pool.run<Record<string, unknown>>(py`
