@@ -1,10 +1,10 @@
 // Deploying over WebREPL to the simulated board's loopback WebREPL server (password prompt, REPL
 // in text frames into a 256-byte input buffer, the file protocol's PUT): the whole runtime, then
 // running it; a wrong password, a second client, nobody listening.
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebSocketServer, type LocalServer } from '../../generator/demo/servers.ts';
 import { SimBoard } from '../../generator/deploy/sim.ts';
+import { freePort } from '../support/net.ts';
 import type { WebReplLink } from '../../generator/deploy/webrepl.ts';
 import { bytesOf, cli, flashText, runtimeFiles, webReplSession, type Session } from './support.ts';
 
@@ -93,10 +93,7 @@ describe('logging in', () => {
   });
 
   it('nothing listening is a clear error', async () => {
-    const probe = createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-    const port = (probe.address() as { port: number }).port;
-    await new Promise<void>((r) => probe.close(() => r()));
+    const port = await freePort();
     const r = await cli('deploy', '--webrepl', `ws://127.0.0.1:${port}`, '--password', PASSWORD);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`nothing answers at ws://127.0.0.1:${port}: is WebREPL started on the board`);

@@ -8,13 +8,12 @@
 // sio_prelude.py loaded) that sets R. Cases run concurrently, each on an interpreter of its
 // own (a pool per target), and tag their connections (?case=<tag>) so servers can be shared.
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, sleep } from '../support/net.ts';
 import { ROOT, availableTargets, makeTarget, ok, type PyTarget, type RunResult, type TargetName } from '../support/pyRunner.ts';
 import {
   flaskSocketioUnavailable,
-  sleep,
   startFlaskServer,
   startProxy,
   startSioServer,
@@ -54,14 +53,6 @@ class Pool {
   }
 }
 
-/** A port of 127.0.0.1 where nothing listens (now). */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 let serial = 0;
 /** A tag no other case uses. */

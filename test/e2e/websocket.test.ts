@@ -15,7 +15,8 @@ import {
   type RunResult,
   type TargetName,
 } from '../support/pyRunner.ts';
-import { describeFrames, sleep, startRawServer, type RawConnection } from '../support/rawWsServer.ts';
+import { describeFrames, startRawServer, type RawConnection } from '../support/rawWsServer.ts';
+import { freePort, sleep } from '../support/net.ts';
 import { pattern, startWsServer, trustFixturePy, type WsRecord, type WsTestServer } from '../support/wsTestServer.ts';
 import {
   OP,
@@ -498,9 +499,7 @@ R = [e[:2], since_ms(t0)]`,
       });
 
       it('connection refused raises OSError, not HandshakeError', async () => {
-        const srv = await startRawServer();
-        const port = srv.port;
-        await srv.close();
+        const port = await freePort();
         const r = await run<Caught>(`R = catch(connect, 'ws://127.0.0.1:${port}/', timeout=2)`);
         expect(r[0]).toBe('exc');
         expect(r[1]).not.toBe('HandshakeError');

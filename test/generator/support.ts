@@ -3,9 +3,9 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { TOOLKIT_ROOT } from '../../generator/sim/device.ts';
 
-export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+export const repoRoot = TOOLKIT_ROOT;
 export const binPath = join(repoRoot, 'generator/bin/wirestate.mjs');
 
 /** A fresh empty directory under the system temp folder; remove it with `removeRoot`. */

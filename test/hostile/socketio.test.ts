@@ -1196,10 +1196,9 @@ const report = (found: Found) => [...found].map(([kind, f]) => `- ${kind} (${f.c
 
 // Deterministic cases.
 
-const enc = (p: Pkt) => p;
 const hs4 = handshakePacket('S1', 4, []);
 const hs3 = handshakePacket('S1', 3, []);
-const spec = (hs: string, pkts: Pkt[], groups = [2]): SessionSpec => ({ hs, pkts: pkts.map(enc), groups });
+const spec = (hs: string, pkts: Pkt[], groups = [2]): SessionSpec => ({ hs, pkts, groups });
 const story = (label: string, eio: 3 | 4, transport: 'polling' | 'websocket', reconnect: number, specs: SessionSpec[]): SessionCase => ({
   label,
   eio,

@@ -5,9 +5,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { PythonError, SimDevice, projectFiles, runScript } from '../../generator/sim/device.ts';
+import { freePort, sleep } from '../support/net.ts';
+import { tlsOptions } from '../support/wsTestServer.ts';
 
 const fixture = (name: string) => fs.readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface TestServer {
   port: number;
@@ -27,7 +28,7 @@ async function server(handler: (c: net.Socket) => void, secure = false): Promise
     handler(c);
   };
   const srv = secure
-    ? tls.createServer({ key: fixture('server-key.pem'), cert: fixture('server-cert.pem') }, onConn)
+    ? tls.createServer(tlsOptions(), onConn)
     : net.createServer(onConn);
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   return {
@@ -41,14 +42,6 @@ async function server(handler: (c: net.Socket) => void, secure = false): Promise
   };
 }
 
-/** A port nobody listens on. */
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 // Helpers defined in the VM: E() runs a call and reports ('ok', value) or ('err', 'ERRNAME').
 const PRELUDE = `
@@ -233,7 +226,7 @@ r.append(s.write(b'!'))
   });
 
   it('a refused connection raises ECONNRESET (lwIP reports the RST that answers the SYN)', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     await dev.exec(`
 s = socket.socket()
 r = [E(s.connect, ('127.0.0.1', ${port})), E(s.recv, 1), E(s.recv, 1)]
@@ -243,7 +236,7 @@ s.close()`);
 
   it('non-blocking connect raises EINPROGRESS and completes in the background (POLLOUT)', async () => {
     const srv = await server((c) => c.end('done'));
-    const port = await closedPort();
+    const port = await freePort();
     await dev.exec(`
 s = socket.socket()
 s.setblocking(False)
@@ -568,7 +561,7 @@ describe('device API', () => {
       traceback: 'Traceback (most recent call last):\n  File "<stdin>", line 3, in <module>\n  File "<stdin>", line 2, in f\nValueError: boom\n',
     });
     // Frames of the simulator's board modules are not shown (they are C on the board).
-    const port = await closedPort();
+    const port = await freePort();
     const err2 = (await dev.exec(`s = socket.socket()\ns.connect(('127.0.0.1', ${port}))`).catch((e: unknown) => e)) as PythonError;
     expect(err2.traceback).toBe('Traceback (most recent call last):\n  File "<stdin>", line 2, in <module>\nOSError: [Errno 104] ECONNRESET\n');
     await expect(dev.eval('undefined_name')).rejects.toMatchObject({ type: 'NameError' });

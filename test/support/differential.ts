@@ -101,12 +101,12 @@ export function deviceFiles(machines: MachineUnderTest[]): Record<string, string
 // ------------------------------------------------------------------------------------- events
 
 /** Guard names used by the transitions on `event`, in spec order. */
-export function guardsFor(m: MachineIR, event: string): string[] {
+function guardsFor(m: MachineIR, event: string): string[] {
   return [...new Set(m.transitions.filter((t) => t.event === event && t.guard).map((t) => t.guard!.name))];
 }
 
 /** Every event with every subset of the guards its transitions use. */
-export function eventVariants(mut: MachineUnderTest): TestEvent[] {
+function eventVariants(mut: MachineUnderTest): TestEvent[] {
   return mut.events.flatMap((type) => subsets(guardsFor(mut.compiled.machine, type)).map((trueGuards) => ({ type, trueGuards })));
 }
 
@@ -115,7 +115,7 @@ function subsets<T>(items: T[]): T[][] {
 }
 
 /** The test events of an xstate/graph path, without XState's init step. */
-export function eventsOf(p: { steps: { event: unknown }[] }): TestEvent[] {
+function eventsOf(p: { steps: { event: unknown }[] }): TestEvent[] {
   return p.steps.map((s) => s.event as TestEvent).filter((e) => !e.type.startsWith('xstate.'));
 }
 
@@ -137,14 +137,14 @@ export function pathSuite(mut: MachineUnderTest): PathSuite {
   return { variants, prefixes, sequences: [...prefixes, ...prefixes.flatMap((p) => variants.map((v) => [...p, v]))] };
 }
 
-export function formatEvent(e: TestEvent): string {
+function formatEvent(e: TestEvent): string {
   return e.trueGuards.length ? `${e.type}{${e.trueGuards.join(',')}}` : e.type;
 }
 
 // ------------------------------------------------------------------------------------- XState
 
 /** The atomic state of a snapshot (wirestate machines have no parallel states; ids equal names). */
-export function atomicName(value: unknown): string {
+function atomicName(value: unknown): string {
   let v = value;
   while (typeof v === 'object' && v !== null) {
     const keys = Object.keys(v);
@@ -166,7 +166,7 @@ const AFTER = 'xstate.after.';
  * arms the timer and a cancel of that id cancels it; the state must be one that lists the timer
  * and the delay must be the spec's, else the entry says what is wrong so that it cannot match.
  */
-export function xstateTrace(mut: MachineUnderTest, actions: readonly ActionObject[]): string[] {
+function xstateTrace(mut: MachineUnderTest, actions: readonly ActionObject[]): string[] {
   const m = mut.compiled.machine;
   const timerOf = (id: unknown): { timer: string; ok: boolean } | null => {
     if (typeof id !== 'string' || !id.startsWith(AFTER)) return null;
@@ -385,7 +385,7 @@ export async function runTables(
 
 // ---------------------------------------------------------------------------------- comparing
 
-export function formatStep(s: StepResult): string {
+function formatStep(s: StepResult): string {
   return `${s.handled ? '' : '(ignored) '}-> ${s.state}${s.trace.length ? `: ${s.trace.join(', ')}` : ''}`;
 }
 

@@ -5,11 +5,11 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { PythonError, SimDevice, projectFiles } from '../../generator/sim/device.ts';
+import { PythonError, SimDevice, TOOLKIT_ROOT, projectFiles } from '../../generator/sim/device.ts';
 import { eventLog } from './eventLog.ts';
+import { sleep } from './net.ts';
 
-export const ROOT = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+export const ROOT = TOOLKIT_ROOT;
 const PY_DIR = path.join(ROOT, 'test', 'support', 'py');
 const PRELUDE = fs.readFileSync(path.join(PY_DIR, 'prelude.py'), 'utf8');
 
@@ -32,7 +32,8 @@ export interface PyTarget {
   close(): Promise<void>;
 }
 
-const reviver = (_k: string, v: unknown) =>
+/** JSON.parse reviver of the drivers' output: {$b: hex} is bytes. */
+export const reviver = (_k: string, v: unknown) =>
   v && typeof v === 'object' && typeof (v as { $b?: unknown }).$b === 'string' ? Buffer.from((v as { $b: string }).$b, 'hex') : v;
 
 /** R of a run that must have finished without an uncaught exception. */
@@ -42,7 +43,6 @@ export function ok<T>(r: RunResult<T>): T {
   return r.value;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // ------------------------------------------------------------------------------ simulated board
 
@@ -110,7 +110,7 @@ function version(py: string): string | undefined {
 }
 
 /** A python3 that is CPython 3.11: /usr/bin/python3 or the first python3 on PATH. */
-export function findPython311(): string | undefined {
+function findPython311(): string | undefined {
   const candidates = ['/usr/bin/python3'];
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     const p = path.join(dir, 'python3');
@@ -317,13 +317,17 @@ export async function startPyWebsocketsServer(): Promise<PyWebsocketsServer> {
     url: `ws://127.0.0.1:${s.port}/`,
     events: log.events,
     waitEvent: (pred, ms) => log.wait(pred, ms),
-    async close() {
-      const gone = new Promise<void>((r) => (p.exitCode !== null ? r() : p.once('exit', () => r())));
-      p.stdin.end();
-      await Promise.race([gone, sleep(3000)]);
-      if (p.exitCode === null) p.kill('SIGKILL');
-    },
+    close: () => stopChild(p, 'stdin', 3000),
   };
+}
+
+/** Asks child p to end (closing its stdin, or SIGTERM), and kills it if it has not within ms. */
+export async function stopChild(p: ChildProcess, how: 'stdin' | 'SIGTERM', ms: number): Promise<void> {
+  const gone = new Promise<void>((r) => (p.exitCode !== null ? r() : p.once('exit', () => r())));
+  if (how === 'stdin') p.stdin?.end();
+  else p.kill('SIGTERM');
+  await Promise.race([gone, sleep(ms)]);
+  if (p.exitCode === null) p.kill('SIGKILL');
 }
 
 /** A port on 127.0.0.1 where TCP connects hang (see py/blackhole.py); stop() ends it. */
@@ -340,11 +344,6 @@ export async function startBlackhole(): Promise<{ port: number; stop: () => Prom
   });
   return {
     port,
-    stop: async () => {
-      const gone = new Promise<void>((r) => (p.exitCode !== null ? r() : p.once('exit', () => r())));
-      p.stdin.end();
-      await Promise.race([gone, sleep(2000)]);
-      if (p.exitCode === null) p.kill('SIGKILL');
-    },
+    stop: () => stopChild(p, 'stdin', 2000),
   };
 }

@@ -4,9 +4,9 @@
 // can send what a real server (or the `ws` package) never would. It records everything the
 // client sends, with arrival times, and parses it into frames.
 import * as net from 'node:net';
+import { sleep } from './net.ts';
 import { acceptKey, parseFrames, type ParsedFrame, type Bytes, bytes, close as closeFrame, closeInfo, OP } from './wsFrames.ts';
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export interface RequestHead {
   /** The request line, e.g. 'GET /path HTTP/1.1'. */
@@ -47,8 +47,6 @@ export class RawConnection {
   readonly closed: Promise<number>;
   /** True if the client reset the connection. */
   reset = false;
-  /** Errors thrown by the connection's script. */
-  scriptError: unknown;
   /** Settles when the connection's script has finished (rejects with its error). */
   done: Promise<void> = Promise.resolve();
   private head = Buffer.alloc(0);
@@ -237,10 +235,6 @@ export interface RawServer {
   port: number;
   url: string;
   connections: RawConnection[];
-  /** The next connection accepted (or already accepted and not yet taken). */
-  next(): Promise<RawConnection>;
-  /** Errors thrown by connection scripts. */
-  errors: unknown[];
   close(): Promise<void>;
 }
 
@@ -250,27 +244,15 @@ export interface RawServer {
  */
 export async function startRawServer(script?: (c: RawConnection) => Promise<void> | void): Promise<RawServer> {
   const connections: RawConnection[] = [];
-  const errors: unknown[] = [];
-  const queue: RawConnection[] = [];
-  const takers: ((c: RawConnection) => void)[] = [];
   const sockets = new Set<net.Socket>();
   const srv = net.createServer({ allowHalfOpen: true }, (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
     const c = new RawConnection(s);
     connections.push(c);
-    const taker = takers.shift();
-    if (taker) taker(c);
-    else queue.push(c);
     if (script) {
-      c.done = Promise.resolve()
-        .then(() => script(c))
-        .catch((err: unknown) => {
-          c.scriptError = err;
-          errors.push(err);
-          throw err;
-        });
-      c.done.catch(() => {}); // reported through errors / done
+      c.done = Promise.resolve().then(() => script(c));
+      c.done.catch(() => {}); // reported through done
     }
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
@@ -279,11 +261,6 @@ export async function startRawServer(script?: (c: RawConnection) => Promise<void
     port,
     url: `ws://127.0.0.1:${port}/`,
     connections,
-    errors,
-    next: () => {
-      const c = queue.shift();
-      return c ? Promise.resolve(c) : new Promise<RawConnection>((r) => takers.push(r));
-    },
     close: () => {
       for (const s of sockets) s.destroy();
       return new Promise<void>((r) => srv.close(() => r()));

@@ -20,20 +20,18 @@
 // Each client tags its connection with ?case=<tag> (the handshake query), so that the cases
 // of one describe can share a server.
 import { createRequire } from 'node:module';
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Server as Sio4Server, type ServerOptions } from 'socket.io';
-import { ROOT, debianPythonLacks, spawnDebianServer } from './pyRunner.ts';
+import { ROOT, debianPythonLacks, reviver, spawnDebianServer, stopChild } from './pyRunner.ts';
 import { eventLog } from './eventLog.ts';
-import { fixturePath } from './wsTestServer.ts';
+import { tlsOptions } from './wsTestServer.ts';
 
 const require = createRequire(import.meta.url);
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export interface SioEvent {
   /** engine: an Engine.IO session opened (transport: its first); upgrade: it upgraded
@@ -65,10 +63,8 @@ export interface SioServer {
   events: SioEvent[];
   /** Events of one tag (and kind). */
   of(tag: string, kind?: SioEvent['kind']): SioEvent[];
-  /** The first event (from index `from` on) that matches, waiting up to ms for it. */
+  /** The first event that matches, waiting up to ms for it. */
   wait(pred: (e: SioEvent) => boolean, ms?: number, what?: string): Promise<SioEvent>;
-  /** The live server socket of a tag on a namespace (Node servers). */
-  socket(tag: string, ns?: string): any;
   /** Drops every TCP connection at once and stops listening, as if the process died. */
   kill(): Promise<void>;
   /** Listens again on the same port, with a fresh server (kill() first). */
@@ -120,7 +116,7 @@ export async function startSioServer(kind: Kind, opts: SioOptions = {}): Promise
 
   async function listen(): Promise<void> {
     httpServer = opts.tls
-      ? https.createServer({ key: fs.readFileSync(fixturePath('server-key.pem')), cert: fs.readFileSync(fixturePath('server-cert.pem')) })
+      ? https.createServer(tlsOptions())
       : http.createServer();
     conns = new Set();
     httpServer.on('connection', (s) => {
@@ -155,11 +151,6 @@ export async function startSioServer(kind: Kind, opts: SioOptions = {}): Promise
     events: log.events,
     of: log.of,
     wait: log.wait,
-    socket(tag, ns = '/') {
-      const nsp = io.of(ns);
-      const all: any[] = kind === 'v4' ? [...nsp.sockets.values()] : Object.values(nsp.connected);
-      return all.find((s) => tagOf(s.handshake.query) === tag);
-    },
     async kill() {
       killed = true;
       httpServer.close();
@@ -367,9 +358,6 @@ export async function startProxy(targetPort: number): Promise<Proxy> {
 
 // --------------------------------------------------------------------------- Flask-SocketIO server
 
-const reviver = (_k: string, v: unknown) =>
-  v && typeof v === 'object' && typeof (v as { $b?: unknown }).$b === 'string' ? Buffer.from((v as { $b: string }).$b, 'hex') : v;
-
 /** Why Flask-SocketIO on eventlet cannot run here, or undefined if it can. */
 export const flaskSocketioUnavailable = () => debianPythonLacks('flask_socketio', 'eventlet');
 
@@ -390,14 +378,8 @@ export async function startFlaskServer(): Promise<SioServer> {
     events: log.events,
     of: log.of,
     wait: log.wait,
-    socket: no,
     kill: no,
     restart: no,
-    async close() {
-      const gone = new Promise<void>((r) => (p.exitCode !== null ? r() : p.once('exit', () => r())));
-      p.kill('SIGTERM');
-      await Promise.race([gone, sleep(3000)]);
-      if (p.exitCode === null) p.kill('SIGKILL');
-    },
+    close: () => stopChild(p, 'SIGTERM', 3000),
   };
 }

@@ -16,8 +16,11 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 
-export const FIXTURES = new URL('../sim/fixtures/', import.meta.url);
+const FIXTURES = new URL('../sim/fixtures/', import.meta.url);
 export const fixturePath = (name: string) => new URL(name, FIXTURES).pathname;
+
+/** Key and certificate of the TLS test servers: the self-signed fixture pair. */
+export const tlsOptions = () => ({ key: fs.readFileSync(fixturePath('server-key.pem')), cert: fs.readFileSync(fixturePath('server-cert.pem')) });
 
 /** Python that sets CTX, the ssl argument for the TLS servers here: on CPython a context that
  *  trusts the fixture certificate; on the simulated board (like the ESP8266's axTLS, which
@@ -37,8 +40,6 @@ export interface WsRecord {
   /** What the client's Close said, once the connection has closed (1005: none, 1006: no Close). */
   closed: Promise<{ code: number; reason: string }>;
   ws: WebSocket;
-  /** performance.now() when the server's last send completed (callback). */
-  sendDoneAt?: number;
 }
 
 export interface WsTestServer {
@@ -55,7 +56,7 @@ export const pattern = (n: number) => Buffer.from(Array.from({ length: n }, (_, 
 
 export async function startWsServer(opts: { tls?: boolean; protocols?: (offered: Set<string>) => string | false } = {}): Promise<WsTestServer> {
   const server = opts.tls
-    ? https.createServer({ key: fs.readFileSync(fixturePath('server-key.pem')), cert: fs.readFileSync(fixturePath('server-cert.pem')) })
+    ? https.createServer(tlsOptions())
     : http.createServer();
   const wss = new WebSocketServer({
     server,
@@ -84,7 +85,7 @@ export async function startWsServer(opts: { tls?: boolean; protocols?: (offered:
     ws.on('close', (code, reason) => resolveClosed({ code, reason: reason.toString('utf8') }));
     ws.on('ping', (d) => rec.pings.push(Buffer.from(d)));
     ws.on('pong', (d) => rec.pongs.push(Buffer.from(d)));
-    const sendBig = (n: number) => ws.send(pattern(n), { binary: true }, () => (rec.sendDoneAt = performance.now()));
+    const sendBig = (n: number) => ws.send(pattern(n), { binary: true });
     ws.on('message', (data, isBinary) => {
       const d = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
       rec.messages.push({ data: d, isBinary });

@@ -6,7 +6,7 @@ import { startWebSocketServer } from '../../generator/demo/servers.ts';
 import { runCli, type CliResult } from '../generator/support.ts';
 
 /** What the client does in the captured run; the decoded trace must show exactly these steps. */
-export const echoScript = `import uwebsockets.client
+const echoScript = `import uwebsockets.client
 
 ws = uwebsockets.client.connect(URL)
 ws.send('hello')
@@ -40,13 +40,13 @@ export const echoSteps = [
  * Runs echoScript on the simulated ESP8266 through `wirestate sim run --trace` against a local
  * ws echo server; the trace is saved to `<dir>/echo.wst`.
  */
-export async function captureEchoTrace(dir: string, root?: string): Promise<{ trace: string; run: CliResult }> {
+export async function captureEchoTrace(dir: string): Promise<{ trace: string; run: CliResult }> {
   const server = await startWebSocketServer((m) => m);
   try {
     const script = join(dir, 'echo.py');
     writeFileSync(script, `URL = '${server.url}'\n${echoScript}`);
     const trace = join(dir, 'echo.wst');
-    const run = await runCli(['sim', 'run', '--trace', trace, ...(root ? ['--root', root] : []), script]);
+    const run = await runCli(['sim', 'run', '--trace', trace, script]);
     return { trace, run };
   } finally {
     await server.close();

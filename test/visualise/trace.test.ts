@@ -171,7 +171,7 @@ describe('fsmtrace', () => {
     const e = (name: string) => eventId(name);
     const py = `
 import sys
-sys.path[:0] = ['${repoRoot}runtime-esp8266', '${repoRoot}generated/micropython']
+sys.path[:0] = [${JSON.stringify(join(repoRoot, 'runtime-esp8266'))}, ${JSON.stringify(join(repoRoot, 'generated', 'micropython'))}]
 import fsm, fsmtrace, websocket_fsm as W
 
 class Conn:

@@ -17,9 +17,9 @@ for line in sys.stdin:
         res = {'ok': False, 'type': type(e).__name__, 'message': str(e), 'traceback': traceback.format_exc()}
     try:
         res['value'] = G['_JS'](G.get('R')) if '_JS' in G else 'null'
-    except Exception as e:
-        res['value'] = 'null'
-        res['dumpError'] = repr(e)
+    except Exception as e:  # R cannot go back: an error, as on the simulated board
+        res = {'ok': False, 'type': type(e).__name__, 'message': 'R cannot be returned: %s' % e,
+               'traceback': traceback.format_exc(), 'value': 'null'}
     sys.stdout.flush()
     sys.stderr.flush()
     answers.write(json.dumps(res) + '\n')
