@@ -1,8 +1,6 @@
 // Shared by the deploy tests: the project's files as a deploy sends them, sessions on a simulated
 // board over its serial port or WebREPL, and the board's flash as the test sees it.
 import { createHash } from 'node:crypto';
-import { vi } from 'vitest';
-import { main } from '../../generator/cli/main.ts';
 import { projectFiles } from '../../generator/sim/device.ts';
 import { RawRepl } from '../../generator/deploy/rawrepl.ts';
 import { SerialLink } from '../../generator/deploy/serial.ts';
@@ -10,9 +8,9 @@ import { SimBoard } from '../../generator/deploy/sim.ts';
 import { MANIFEST, probe, sync, type BoardFile, type BoardInfo, type SyncOptions, type SyncReport } from '../../generator/deploy/sync.ts';
 import { WebReplLink } from '../../generator/deploy/webrepl.ts';
 import type { Link } from '../../generator/deploy/link.ts';
-import { repoRoot } from '../generator/support.ts';
+import { cli, repoRoot } from '../generator/support.ts';
 
-export { repoRoot };
+export { cli, repoRoot };
 
 /** What `deploy` sends by default: the runtime and the generated modules, under /lib. */
 export function runtimeFiles(): BoardFile[] {
@@ -57,20 +55,4 @@ export async function flashText(board: SimBoard): Promise<Record<string, string>
   const out: Record<string, string> = {};
   for (const [p, data] of await board.files()) if (p !== MANIFEST) out[p] = Buffer.from(data).toString('utf8');
   return out;
-}
-
-/** Runs the wirestate CLI in process: exit status and what it printed. */
-export async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ') + '\n'));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ') + '\n'));
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (out.push(Buffer.from(chunk).toString('utf8')), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (err.push(Buffer.from(chunk).toString('utf8')), true));
-  try {
-    const code = await main(argv);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    vi.restoreAllMocks();
-  }
 }

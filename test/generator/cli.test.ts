@@ -1,26 +1,13 @@
 // The `wirestate` command line: help, version and usage errors. Most cases call main() in
 // process with console output captured (fast); a few run the real bin script to check that
 // its exit status and output are main()'s.
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { commands, main } from '../../generator/cli/main.ts';
-import { repoRoot, runCli } from './support.ts';
+import { commands } from '../../generator/cli/main.ts';
+import { cli as run, repoRoot, runCli } from './support.ts';
 
 const version = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version as string;
-
-/** Runs main(argv), returning its exit status and what it printed to stdout and stderr. */
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ') + '\n'));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ') + '\n'));
-  const code = await main(argv);
-  vi.restoreAllMocks();
-  return { code, stdout: out.join(''), stderr: err.join('') };
-}
-
-afterEach(() => vi.restoreAllMocks());
 
 describe('help', () => {
   it.each([['--help'], ['-h'], ['help']])('`wirestate %s` prints the usage and every command, exit 0', async (flag) => {
