@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimDevice, projectFiles } from '../../generator/sim/device.ts';
-import { byteMutations, mutate } from '../support/byteMutations.ts';
+import { byteMutations, collect, mutate, report, type Found } from '../support/fuzz.ts';
 import { ROOT } from '../support/pyRunner.ts';
 import { OP, closePayload, frame, parseFrames, type FrameSpec } from '../support/wsFrames.ts';
 
@@ -275,7 +275,7 @@ describe('sans-I/O decoder under hostile input (MicroPython VM)', () => {
     const seed = Number(process.env.FC_SEED ?? Math.floor(Math.random() * 2 ** 31));
     // Every batch runs and every violation is collected (by kind, with its shortest example), so
     // that one bug does not hide the others.
-    const found = new Map<string, { count: number; example: string; size: number }>();
+    const found: Found = new Map();
     const batches = fc.sample(fc.array(hostileCase, { minLength: BATCH, maxLength: BATCH }), { numRuns: BATCHES, seed });
     for (const cases of batches) {
       const res = await runBatch(cases);
@@ -288,20 +288,11 @@ describe('sans-I/O decoder under hostile input (MicroPython VM)', () => {
           stats.codes[String(s[1])] = (stats.codes[String(s[1])] ?? 0) + 1;
           if (s[6]) stats.refused++;
         }
-        for (const [kind, detail] of violations(k, s)) {
-          const f = found.get(kind);
-          const example = `${detail ? detail + '\n    ' : ''}${describeCase(k, s)}`;
-          if (!f) found.set(kind, { count: 1, example, size: k.data.length });
-          else {
-            f.count++;
-            if (k.data.length < f.size) Object.assign(f, { example, size: k.data.length });
-          }
-        }
+        collect(found, k.data.length, violations(k, s), () => describeCase(k, s));
       });
     }
     console.log(`decoder fuzz (FC_SEED=${seed}): ${JSON.stringify(stats)}; bytes reachable from the modules after warm-up and each batch: ${reach.join(' ')}; gc.mem_alloc(): ${heap.join(' ')}`);
-    const report = [...found].map(([kind, f]) => `- ${kind} (${f.count}x), e.g.\n    ${f.example}`).join('\n');
-    expect(found.size, `property violations (reproduce with FC_SEED=${seed}):\n${report}`).toBe(0);
+    expect(found.size, `property violations (reproduce with FC_SEED=${seed}):\n${report(found)}`).toBe(0);
     const growth = Math.max(...reach) - (reach[0] as number);
     expect(growth, `the heap reachable from the modules grew by ${growth} bytes over the run: ${reach.join(' ')}`).toBeLessThanOrEqual(REACHABLE_GROWTH);
   });

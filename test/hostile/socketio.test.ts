@@ -45,7 +45,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimDevice, projectFiles } from '../../generator/sim/device.ts';
-import { byteMutations, mutate, type ByteMut } from '../support/byteMutations.ts';
+import { byteMutations, collect, mutate, report, type ByteMut, type Found } from '../support/fuzz.ts';
 import { ROOT } from '../support/pyRunner.ts';
 
 const UNIT_BATCH = 100;
@@ -1178,21 +1178,6 @@ class Vm {
 let PROBE_UNITS: unknown[] = [];
 let PROBE_SESSIONS: SessionCase[] = [];
 
-type Found = Map<string, { count: number; example: string; size: number }>;
-
-function collect(found: Found, size: number, vs: [string, string][], describe: () => string): void {
-  for (const [kind, detail] of vs) {
-    const f = found.get(kind);
-    const example = `${detail ? detail + '\n    ' : ''}${describe()}`;
-    if (!f) found.set(kind, { count: 1, example, size });
-    else {
-      f.count++;
-      if (size < f.size) Object.assign(f, { example, size });
-    }
-  }
-}
-
-const report = (found: Found) => [...found].map(([kind, f]) => `- ${kind} (${f.count}x), e.g.\n    ${f.example}`).join('\n');
 
 // Deterministic cases.
 

@@ -1,5 +1,6 @@
-// Byte-level mutations of a stream (flip a bit, set a byte, truncate, insert, delete,
-// duplicate), for the hostile-input fuzzers: what a broken or hostile peer could send.
+// Helpers of the hostile-input fuzzers: byte-level mutations of a stream (flip a bit, set a
+// byte, truncate, insert, delete, duplicate: what a broken or hostile peer could send), and
+// violations collected by kind, so that one bug does not hide the others.
 import fc from 'fast-check';
 
 /** Mutations whose set bytes come from `value` and whose inserts and deletes span at most `span` bytes (duplications twice that). */
@@ -37,3 +38,22 @@ export function mutate(b: Buffer, m: ByteMut): Buffer {
       return Buffer.concat([b.subarray(0, p + m.len), b.subarray(p)]);
   }
 }
+
+/** Violations by kind: how many, and the example of the smallest case. */
+export type Found = Map<string, { count: number; example: string; size: number }>;
+
+/** Adds violations vs ([kind, detail]) of a case of the given size, described by describe(). */
+export function collect(found: Found, size: number, vs: Iterable<[string, string]>, describe: () => string): void {
+  for (const [kind, detail] of vs) {
+    const f = found.get(kind);
+    const example = `${detail ? detail + '\n    ' : ''}${describe()}`;
+    if (!f) found.set(kind, { count: 1, example, size });
+    else {
+      f.count++;
+      if (size < f.size) Object.assign(f, { example, size });
+    }
+  }
+}
+
+/** The violations found, a kind a line with its count and example. */
+export const report = (found: Found) => [...found].map(([kind, f]) => `- ${kind} (${f.count}x), e.g.\n    ${f.example}`).join('\n');
