@@ -16,7 +16,8 @@ describe('generate --watch', () => {
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     const waitFor = async (text: string, from: number) => {
-      for (let i = 0; i < 100 && !out.slice(from).includes(text); i++) await new Promise((r) => setTimeout(r, 50));
+      // Up to 15 s: a regeneration renders every diagram, slow on a machine busy with other suites.
+      for (let i = 0; i < 300 && !out.slice(from).includes(text); i++) await new Promise((r) => setTimeout(r, 50));
       expect(out.slice(from), `waiting for ${JSON.stringify(text)}`).toContain(text);
     };
     try {

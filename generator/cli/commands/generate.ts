@@ -79,7 +79,6 @@ async function check(root: string): Promise<number> {
 function watchForever(root: string, quiet: boolean): Promise<number> {
   // The specs and the runtime (the drift check reads it) are the project's; templates are the toolkit's.
   const dirs = [resolve(root, 'spec'), resolve(root, 'runtime-esp8266'), fileURLToPath(new URL('../../../templates', import.meta.url))].filter((d) => existsSync(d));
-  console.log(`watching ${dirs.join(', ')} (Ctrl-C to stop)`);
   let timer: NodeJS.Timeout | undefined;
   const rerun = () => {
     clearTimeout(timer);
@@ -89,5 +88,6 @@ function watchForever(root: string, quiet: boolean): Promise<number> {
     }, 150);
   };
   for (const dir of dirs) watch(dir, { recursive: true }, rerun);
+  console.log(`watching ${dirs.join(', ')} (Ctrl-C to stop)`); // once it does
   return new Promise(() => {});
 }
