@@ -11,9 +11,9 @@ import { buildMachine } from './spec/build.ts';
 import { flatten, type FlatMachine } from './analyses/flatten.ts';
 import { checkMachine } from './analyses/checks.ts';
 import { encode, TableLimitError, type Tables } from './analyses/encode.ts';
-import { checkDrift } from './analyses/drift.ts';
-import { runtimeIds } from './analyses/ids.ts';
-import { emitMicropython, micropythonModuleName } from './backends/micropython.ts';
+import { checkDrift, readRuntime } from './analyses/drift.ts';
+import { micropythonModuleName, runtimeIds } from './analyses/ids.ts';
+import { emitMicropython } from './backends/micropython.ts';
 import { emitXState } from './backends/xstate.ts';
 import { diagramsDir, emitDiagramIndex, emitDiagrams, renderSvg } from './backends/diagrams.ts';
 
@@ -62,12 +62,14 @@ function compileFile(file: string, text: string): { machines: CompiledMachine[];
   return { machines, diagnostics };
 }
 
-/** Drift between the machines and the runtime; a module may use several machines' ids. */
+/** Drift between the machines and the runtime (its sources read once); a module may use several machines' ids. */
 function driftOf(root: string, machines: CompiledMachine[]): Diagnostic[] {
+  if (!machines.length) return [];
+  const runtime = readRuntime(root);
   const ids = new Map(machines.map((c) => [micropythonModuleName(c.machine.name), runtimeIds(c.flat, c.tables)] as const));
   return machines.flatMap((c) => {
     const mine = micropythonModuleName(c.machine.name);
-    return checkDrift(root, c.machine, ids.get(mine)!, new Map([...ids].filter(([mod]) => mod !== mine)));
+    return checkDrift(root, c.machine, ids.get(mine)!, runtime, new Map([...ids].filter(([mod]) => mod !== mine)));
   });
 }
 

@@ -14,25 +14,38 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import type { MachineIR } from '../ir/model.ts';
 import type { Diagnostic } from '../spec/diagnostics.ts';
-import { micropythonModuleName } from '../backends/micropython.ts';
-import type { RuntimeId } from './ids.ts';
+import { micropythonModuleName, type RuntimeId } from './ids.ts';
 
 export const runtimeDir = 'runtime-esp8266';
 
+/** Every .py under runtime-esp8266/ (path as the drift check joins it -> source). */
+export type RuntimeSources = Map<string, string>;
+
+/** Reads the runtime's Python sources: once per build, for every machine's drift check. */
+export function readRuntime(root: string): RuntimeSources {
+  return new Map(pythonFiles(join(root, runtimeDir)).map((p) => [p, readFileSync(p, 'utf8')] as const));
+}
+
 /**
- * `others`: the ids of every other machine, by table module name; a runtime module that uses
- * several machines may hold ids of each, which must not clash.
+ * `runtime`: the runtime's sources (readRuntime). `others`: the ids of every other machine, by
+ * table module name; a runtime module that uses several machines may hold ids of each, which
+ * must not clash.
  */
-export function checkDrift(root: string, m: MachineIR, ids: Map<string, RuntimeId>, others = new Map<string, Map<string, RuntimeId>>()): Diagnostic[] {
+export function checkDrift(root: string, m: MachineIR, ids: Map<string, RuntimeId>, runtime: RuntimeSources, others = new Map<string, Map<string, RuntimeId>>()): Diagnostic[] {
   const { module, className, pos } = m.implementation;
   const path = join(root, runtimeDir, module);
   const shown = relative(root, path);
-  if (!existsSync(path)) return [{ ...pos, message: `implementation module ${shown} does not exist` }];
-  const source = readFileSync(path, 'utf8');
+  // A module outside the runtime's .py files (a path out of the folder) is read from disk.
+  let source = runtime.get(path);
+  if (source === undefined) {
+    if (!existsSync(path)) return [{ ...pos, message: `implementation module ${shown} does not exist` }];
+    source = readFileSync(path, 'utf8');
+  }
   const methods = classMethods(source, className);
   if (!methods) return [{ ...pos, message: `implementation class ${className} is not defined in ${shown}` }];
   const out: Diagnostic[] = [];
-  const modules = machineModules(root, m, others).map((p) => stripComments(readFileSync(p, 'utf8')));
+  const mine = machineModules(root, m, others, runtime);
+  const modules = mine.map(([, s]) => stripComments(s));
   const uses = modules.map((s) => s.replace(/^_[A-Z][A-Z0-9_]*\s*=\s*const\(.*$/gm, ''));
   for (const [kind, items, method] of [['action', m.actions, 'act'], ['guard', m.guards, 'guard']] as const) {
     if (items.length && !methods.includes(method)) out.push({ ...pos, message: `${shown}: ${className} has no ${method}() method to run the spec's ${kind}s` });
@@ -44,26 +57,22 @@ export function checkDrift(root: string, m: MachineIR, ids: Map<string, RuntimeI
       else if (!used) out.push({ ...item.pos, message: `${shown} declares ${id} but nothing handles it: handle ${kind} '${item.name}' in ${className}.${method}()` });
     }
   }
-  return [...out, ...checkIds(root, m, ids, others)];
+  return [...out, ...checkIds(root, m, ids, others, mine)];
 }
 
 const PRIVATE_ID = /^(_[ESTAG]_[A-Z0-9_]*|_FINAL)\s*=\s*const\(/m;
 
 /**
- * The machine's modules: the implementing module, every runtime module that imports the
- * machine's tables, and the helpers in the implementing module's package (modules there that
- * declare private ids and import no machine's tables).
+ * The machine's modules, as [path, source]: the implementing module, every runtime module that
+ * imports the machine's tables, and the helpers in the implementing module's package (modules
+ * there that declare private ids and import no machine's tables).
  */
-function machineModules(root: string, m: MachineIR, others: Map<string, Map<string, RuntimeId>>): string[] {
+function machineModules(root: string, m: MachineIR, others: Map<string, Map<string, RuntimeId>>, runtime: RuntimeSources): [string, string][] {
   const mod = micropythonModuleName(m.name);
   const implementation = join(root, runtimeDir, m.implementation.module);
   const pkg = dirname(implementation);
   const inPackage = (p: string) => pkg !== join(root, runtimeDir) && p.startsWith(pkg + sep);
-  return pythonFiles(join(root, runtimeDir)).filter((p) => {
-    if (p === implementation) return true;
-    const source = readFileSync(p, 'utf8');
-    return importsModule(source, mod) || (inPackage(p) && isHelper(source, others));
-  });
+  return [...runtime].filter(([p, source]) => p === implementation || importsModule(source, mod) || (inPackage(p) && isHelper(source, others)));
 }
 
 /** A module that declares private ids but imports no machine's tables. */
@@ -72,12 +81,11 @@ function isHelper(source: string, others: Map<string, Map<string, RuntimeId>>): 
 }
 
 /** Private id constants in the machine's modules. */
-function checkIds(root: string, m: MachineIR, ids: Map<string, RuntimeId>, others: Map<string, Map<string, RuntimeId>>): Diagnostic[] {
+function checkIds(root: string, m: MachineIR, ids: Map<string, RuntimeId>, others: Map<string, Map<string, RuntimeId>>, modules: [string, string][]): Diagnostic[] {
   const out: Diagnostic[] = [];
   const mine = micropythonModuleName(m.name);
   const implementation = join(root, runtimeDir, m.implementation.module);
-  for (const path of machineModules(root, m, others)) {
-    const source = readFileSync(path, 'utf8');
+  for (const [path, source] of modules) {
     const file = relative(root, path);
     const helper = path !== implementation && !importsModule(source, mine) && isHelper(source, others);
     const alsoImported = [...others].filter(([mod]) => importsModule(source, mod));

@@ -21,12 +21,9 @@ export interface Tables {
   prog: number[];
   /** Bytes per table and in all. */
   sizes: { row: number; cell: number; off: number; prog: number; total: number };
-  /** Ids as the tables use them. */
+  /** Ids as the tables use them: atomic state index -> leaf id, event name -> event id. */
   leafId: Map<number, number>;
   eventId: Map<string, number>;
-  guardId: Map<string, number>;
-  actionId: Map<string, number>;
-  timerId: Map<string, number>;
   /** First final leaf id (== number of leaves when there is none). */
   firstFinal: number;
 }
@@ -95,7 +92,7 @@ export function encode(flat: FlatMachine): Tables {
   const cell = rows.flat();
   const firstFinal = flat.leaves.findIndex((s) => m.states[s]!.final);
   const sizes = { row: row.length, cell: cell.length, off: off.length, prog: prog.length, total: row.length + cell.length + off.length + prog.length };
-  return { row, cell, off, prog, sizes, leafId, eventId, guardId, actionId, timerId, firstFinal: firstFinal < 0 ? flat.leaves.length : firstFinal };
+  return { row, cell, off, prog, sizes, leafId, eventId, firstFinal: firstFinal < 0 ? flat.leaves.length : firstFinal };
 }
 
 function limit(ok: boolean, what: string): void {

@@ -102,7 +102,3 @@ function entrySteps(s: StateIR): Step[] {
 function exitSteps(s: StateIR): Step[] {
   return [...s.exit.map(action), ...s.timers.map((t): Step => ({ kind: 'cancel', timer: t.name }))];
 }
-
-export function stepLabel(step: Step): string {
-  return step.kind === 'action' ? step.name : `${step.kind}(${step.timer})`;
-}

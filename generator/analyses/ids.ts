@@ -6,6 +6,11 @@ import type { FlatMachine } from './flatten.ts';
 import type { Tables } from './encode.ts';
 import { isCompound } from '../ir/model.ts';
 
+/** The machine's tables module (generated/micropython/<machine>_fsm.py), as the runtime imports it. */
+export function micropythonModuleName(machine: string): string {
+  return `${machine}_fsm`;
+}
+
 export interface RuntimeId {
   value: number;
   /** What the id names, for messages and the generated comment. */

@@ -10,6 +10,7 @@
 import { Graphviz } from '@hpcc-js/wasm-graphviz';
 import { isCompound, isDescendant, type MachineIR, type Ref, type StateIR, type TransitionIR } from '../ir/model.ts';
 import { version } from '../version.ts';
+import { escapeHtmlAttribute as html, oneLine } from './text.ts';
 
 export const diagramsDir = 'generated/diagrams';
 
@@ -284,6 +285,4 @@ function duration(ms: number): string {
   return ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`;
 }
 
-const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 const q = (s: string) => `"${s.replace(/["\\]/g, '\\$&')}"`;
-const html = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

@@ -8,6 +8,7 @@ import type { FlatMachine } from '../analyses/flatten.ts';
 import type { Tables } from '../analyses/encode.ts';
 import { runtimeIds } from '../analyses/ids.ts';
 import { version } from '../version.ts';
+import { oneLine } from './text.ts';
 
 const templatePath = fileURLToPath(new URL('../../templates/micropython/machine.py.hbs', import.meta.url));
 
@@ -33,10 +34,6 @@ function compile(): Handlebars.TemplateDelegate {
     knownHelpers: Object.fromEntries([...Object.keys(helpers), 'each', 'if'].map((k) => [k, true])),
   });
   return template;
-}
-
-export function micropythonModuleName(machine: string): string {
-  return `${machine}_fsm`;
 }
 
 export function emitMicropython(flat: FlatMachine, tables: Tables): string {
@@ -89,7 +86,7 @@ function programLabel(flat: FlatMachine, tables: Tables, p: number): string {
 }
 
 function wrap(s: string, width: number): string[] {
-  const words = s.replace(/\s+/g, ' ').trim().split(' ');
+  const words = oneLine(s).split(' ');
   const lines: string[] = [];
   let line = '';
   for (const w of words) {

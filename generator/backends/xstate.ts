@@ -5,6 +5,7 @@
 import { Project, VariableDeclarationKind, Writers, type CodeBlockWriter, type WriterFunction } from 'ts-morph';
 import { eventNames, isCompound, type MachineIR, type StateIR, type TransitionIR } from '../ir/model.ts';
 import { version } from '../version.ts';
+import { oneLine } from './text.ts';
 
 type Value = string | WriterFunction;
 
@@ -123,7 +124,6 @@ function list(items: Value[]): WriterFunction {
 }
 
 const q = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 /** A doc as one line that is safe inside a comment. */
 const comment = (s: string) => oneLine(s).replace(/\*\//g, '*\\/');
 const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());

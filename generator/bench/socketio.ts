@@ -5,7 +5,6 @@ import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { SimDevice, projectFiles } from '../sim/device.ts';
 import { SOCKETIO_UPGRADED, connectionFigures, importFigures, upgradedSocketIo } from '../sim/heap.ts';
-import type { Figure } from './websocket.ts';
 
 /** A socket.io 4 server that answers 'echo' with an 'echo' and calls the ack of 'ack'. */
 async function startEchoServer(): Promise<{ url: string; close: () => Promise<void> }> {
@@ -20,12 +19,8 @@ async function startEchoServer(): Promise<{ url: string; close: () => Promise<vo
 }
 
 
-export async function socketioBench(root: string): Promise<Figure[]> {
-  const figures: Figure[] = [];
-  const add = (name: string, value: string) => {
-    figures.push({ name, value });
-    console.log(`${name.padEnd(58)} ${value}`);
-  };
+export async function socketioBench(root: string): Promise<void> {
+  const add = (name: string, value: string) => console.log(`${name.padEnd(58)} ${value}`);
   const server = await startEchoServer();
   try {
     const dev = await SimDevice.boot({ files: projectFiles(root) });
@@ -62,5 +57,4 @@ export async function socketioBench(root: string): Promise<Figure[]> {
   } finally {
     await server.close();
   }
-  return figures;
 }

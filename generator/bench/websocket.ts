@@ -11,19 +11,10 @@ import { connectionFigures, importFigures } from '../sim/heap.ts';
 import { startWebSocketServer } from '../demo/servers.ts';
 import { build } from '../pipeline.ts';
 
-export interface Figure {
-  name: string;
-  value: string;
-}
-
 const wsPeer = readFileSync(fileURLToPath(new URL('../sim/ws_peer.py', import.meta.url)), 'utf8');
 
-export async function websocketBench(root: string): Promise<Figure[]> {
-  const figures: Figure[] = [];
-  const add = (name: string, value: string) => {
-    figures.push({ name, value });
-    console.log(`${name.padEnd(58)} ${value}`);
-  };
+export async function websocketBench(root: string): Promise<void> {
+  const add = (name: string, value: string) => console.log(`${name.padEnd(58)} ${value}`);
 
   const echo = await startWebSocketServer((m) => m);
   const dev = await SimDevice.boot({ files: { ...projectFiles(root), '/lib/ws_peer.py': wsPeer } });
@@ -81,5 +72,4 @@ ws.close()`], { encoding: 'utf8' }).catch((e: { stderr: string }) => ({ stdout: 
   const t1 = performance.now();
   for (let i = 0; i < 5; i++) await build(root);
   add('generator wall time, all specs (first run / warm)', `${cold.toFixed(0)} ms / ${((performance.now() - t1) / 5).toFixed(0)} ms`);
-  return figures;
 }

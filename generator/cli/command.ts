@@ -1,5 +1,7 @@
-// What every CLI command shares: option parsing with --help, and conventional exit codes.
+// What every CLI command shares: option parsing with --help, and conventional exit codes (a
+// UsageError is exit 2 with the help, a DeployError exit 1 with its message).
 import { parseArgs } from 'node:util';
+import { DeployError } from '../deploy/link.ts';
 
 export const EXIT_OK = 0;
 /** The command ran and found a problem: invalid spec, stale files, a failing script. */
@@ -53,6 +55,11 @@ export async function runCommand(c: Command, argv: string[]): Promise<number> {
     if (e instanceof UsageError) {
       console.error(`wirestate ${c.name}: ${e.message}\n\n${helpText(c)}`);
       return EXIT_USAGE;
+    }
+    // A problem with the board, the link or a file: the message says it all.
+    if (e instanceof DeployError) {
+      console.error(`wirestate ${c.name}: ${e.message}`);
+      return EXIT_FAILURE;
     }
     throw e;
   }

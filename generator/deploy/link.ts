@@ -23,8 +23,8 @@ export abstract class Link {
   /** What the link is, for messages: "serial port /dev/ttyUSB0", "WebREPL ws://…". */
   abstract readonly name: string;
   abstract readonly pacing: Pacing;
-  /** Bytes sent and received on the wire, protocol framing included. */
-  readonly stats = { sent: 0, received: 0 };
+  /** Bytes sent on the wire, protocol framing included. */
+  readonly stats = { sent: 0 };
 
   private buf: Buffer = Buffer.alloc(0);
   /** The pending read's; there is one reader at a time. */

@@ -4,6 +4,7 @@
 
 import { compile } from '@pybricks/mpy-cross-v6';
 import { DeployError } from './link.ts';
+import type { BoardFile } from './sync.ts';
 
 /** The .mpy major version mpy-cross writes. */
 export const MPY_VERSION = 6;
@@ -42,4 +43,21 @@ export async function compileMpy(name: string, source: string): Promise<Uint8Arr
     for (const l of process.listeners('uncaughtException')) if (!uncaught.includes(l)) process.off('uncaughtException', l);
     for (const l of process.listeners('unhandledRejection')) if (!unhandled.includes(l)) process.off('unhandledRejection', l);
   }
+}
+
+/**
+ * The files as .mpy, but main.py and boot.py, which the board runs from source only (and files
+ * that are not .py). Each is compiled under its name in /lib (or /): what tracebacks show.
+ */
+export async function precompile(files: BoardFile[]): Promise<BoardFile[]> {
+  const out: BoardFile[] = [];
+  // One at a time: the compiler's loader is sensitive to a global that compileMpy takes away.
+  for (const f of files) {
+    if (!f.path.endsWith('.py') || f.path === '/main.py' || f.path === '/boot.py') out.push(f);
+    else {
+      const name = f.path.replace(/^\/lib\//, '').replace(/^\//, '');
+      out.push({ path: f.path.slice(0, -3) + '.mpy', data: await compileMpy(name, Buffer.from(f.data).toString('utf8')) });
+    }
+  }
+  return out;
 }

@@ -68,7 +68,6 @@ export class SerialLink extends Link {
     for (;;) {
       try {
         const { bytesRead } = await this.port.read(buf, 0, buf.length);
-        this.stats.received += bytesRead;
         this.received(buf.subarray(0, bytesRead));
       } catch (e) {
         this.end(this.closing ? new DeployError(`${this.name} is closed`) : new DeployError(`${this.name} failed: ${(e as Error).message} (board unplugged?)`));

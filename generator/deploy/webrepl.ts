@@ -19,10 +19,6 @@ function clientFrameSize(n: number): number {
   return n + 2 + (n > 125 ? 2 : 0) + 4;
 }
 
-function serverFrameSize(n: number): number {
-  return n + 2 + (n > 125 ? 2 : 0);
-}
-
 export interface WebReplOptions {
   password: string;
   timeoutMs: number;
@@ -44,7 +40,6 @@ export class WebReplLink extends Link {
     this.ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true, handshakeTimeout: timeoutMs });
     // Listening from the start: the password prompt may come in the same read as the handshake.
     this.ws.on('message', (data: Buffer, isBinary: boolean) => {
-      this.stats.received += serverFrameSize(data.length);
       if (isBinary) {
         this.binary.push(data);
         this.binaryWake?.();

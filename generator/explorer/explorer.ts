@@ -7,8 +7,9 @@
 // reads trace files with the same code as `wirestate trace decode`.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { micropythonModuleName } from '../backends/micropython.ts';
+import { micropythonModuleName } from '../analyses/ids.ts';
 import { diagramsDir, guardText, stateDetails, stateElementId, transitionElementId } from '../backends/diagrams.ts';
+import { escapeHtml, oneLine } from '../backends/text.ts';
 import { knownMachine } from '../trace/decode.ts';
 import type { Build, CompiledMachine } from '../pipeline.ts';
 import { version } from '../version.ts';
@@ -34,7 +35,7 @@ interface ExplorerMachine {
 
 function explorerData(c: CompiledMachine): ExplorerMachine {
   const { machine: m, flat } = c;
-  const leafId = new Map(flat.leaves.map((s, i) => [s, i]));
+  const { leafId } = c.tables;
   return {
     name: m.name,
     doc: oneLine(m.doc),
@@ -81,7 +82,7 @@ export function explorerHtml(build: Build): string {
   const data = JSON.stringify(machines.map((x) => x.data)).replace(/</g, '\\u003c');
   const tabs = machines.map(({ data: d }) => `<button type="button" role="tab" data-machine="${d.name}">${d.name}</button>`).join('');
   const panels = machines
-    .map(({ data: d, svg }) => `<section class="machine" id="machine-${d.name}" data-machine="${d.name}" hidden>\n<p class="doc">${escape(d.doc)} <code>${d.file}</code></p>\n${svg}</section>`)
+    .map(({ data: d, svg }) => `<section class="machine" id="machine-${d.name}" data-machine="${d.name}" hidden>\n<p class="doc">${escapeHtml(d.doc)} <code>${d.file}</code></p>\n${svg}</section>`)
     .join('\n');
   const script = pageScript();
   return `<!DOCTYPE html>
@@ -137,6 +138,3 @@ function pageScript(): string {
   if (/<\/script/i.test(script)) throw new Error('the page script must not contain </script');
   return script.trimEnd();
 }
-
-const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

@@ -53,14 +53,13 @@ interface HostSocket {
 }
 
 type FromWorker =
-  | { t: 'ready'; errno: Errno; bootMs: number; boardHeapBytes: number }
+  | { t: 'ready'; errno: Errno; boardHeapBytes: number }
   | { t: 'out'; fd: number; bytes: Uint8Array }
   | { t: 'send'; id: number; bytes: Uint8Array }
   | { t: 'req'; op: 'connect'; id: number; ip: string; port: number }
   | { t: 'req'; op: 'fetch'; id: number; max: number }
   | { t: 'req'; op: 'close'; id: number; unread: boolean }
   | { t: 'req'; op: 'resolve'; host: string }
-  | { t: 'req'; op: 'ping' }
   | {
       t: 'req';
       op: 'tls';
@@ -101,8 +100,6 @@ function boardTraceback(tb: string): string {
 }
 
 export class SimDevice {
-  /** Milliseconds the VM took to start (wasm instantiation, board modules), measured in the worker. */
-  bootMs = 0;
   /**
    * Python heap taken by the simulator's board modules (pre-imported at boot, so part of every
    * gc.mem_alloc() figure). On the board these modules are C in flash and cost no heap.
@@ -143,7 +140,6 @@ export class SimDevice {
       try {
         if (m.t === 'ready') {
           this.errno = m.errno;
-          this.bootMs = m.bootMs;
           this.boardHeapBytes = m.boardHeapBytes;
           bootResolve();
         } else this.onMessage(m);
@@ -312,9 +308,6 @@ export class SimDevice {
         break;
       case 'tls':
         this.respond(this.startTls(m));
-        break;
-      case 'ping':
-        this.respond(0);
         break;
     }
   }

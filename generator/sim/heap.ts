@@ -5,7 +5,7 @@
 // asked for the collection. The board modules the simulation adds (socket, ssl, ...) are
 // imported at boot and are part of the baseline, as the board's own C modules would be.
 import { SimDevice, projectFiles } from './device.ts';
-import { compileMpy } from '../deploy/mpy.ts';
+import { precompile } from '../deploy/mpy.ts';
 
 export interface ImportFigures {
   /** Heap still allocated after importing and collecting. */
@@ -30,12 +30,10 @@ async function collected(dev: SimDevice): Promise<number> {
 
 /** The runtime and generated modules, as source or, with mpy, precompiled as `deploy --mpy` does. */
 async function runtimeFiles(root: string, mpy: boolean): Promise<Record<string, string | Uint8Array>> {
-  const files: Record<string, string | Uint8Array> = {};
-  for (const [path, source] of Object.entries(projectFiles(root))) {
-    if (mpy) files[path.replace(/\.py$/, '.mpy')] = await compileMpy(path, source);
-    else files[path] = source;
-  }
-  return files;
+  const sources = projectFiles(root);
+  if (!mpy) return sources;
+  const compiled = await precompile(Object.entries(sources).map(([path, source]) => ({ path, data: Buffer.from(source, 'utf8') })));
+  return Object.fromEntries(compiled.map((f) => [f.path, f.data]));
 }
 
 /**

@@ -70,7 +70,6 @@ WebAssembly.instantiate = async function (...args) {
   memory ??= /** @type {WebAssembly.Memory} */ (Object.values(inst.exports).find((v) => v instanceof WebAssembly.Memory));
   return r;
 };
-const t0 = performance.now();
 let mp;
 try {
   mp = await loadMicroPython({
@@ -452,7 +451,6 @@ function withSock(fn) {
 
 const hostFunctions = {
   stash: () => stashAddr,
-  ping: () => hostCall({ t: 'req', op: 'ping' }), // one round trip to the host (for measurements)
   sock_new: sockNew,
   settimeout: withSock((s, ms) => {
     s.timeout = ms < 0 ? -1 : Math.floor(ms);
@@ -558,7 +556,6 @@ mp.runPython(
 );
 gcModule.collect();
 const boardHeapBytes = gcModule.mem_alloc() - heapBefore;
-const bootMs = performance.now() - t0;
 
 // ---------------------------------------------------------------------------------------------
 // REPL mode: the VM's event-driven REPL fed byte by byte, as the board's UART feeds its REPL.
@@ -688,4 +685,4 @@ port.on('message', (m) => {
   }
 });
 
-port.postMessage({ t: 'ready', errno: E, bootMs, boardHeapBytes });
+port.postMessage({ t: 'ready', errno: E, boardHeapBytes });

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { initialTransition, transition, type AnyStateMachine, type StateValue } from 'xstate';
 import { ancestry, type Pos } from '../ir/model.ts';
 import { specVersion } from '../analyses/fingerprint.ts';
-import { micropythonModuleName } from '../backends/micropython.ts';
+import { micropythonModuleName } from '../analyses/ids.ts';
 import { xstateMachineName } from '../backends/xstate.ts';
 import { guardText } from '../backends/diagrams.ts';
 import type { CompiledMachine } from '../pipeline.ts';

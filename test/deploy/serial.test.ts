@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebSocketServer, type LocalServer } from '../../generator/demo/servers.ts';
 import { DeployError } from '../../generator/deploy/link.ts';
-import { checkMpyVersion, compileMpy } from '../../generator/deploy/mpy.ts';
+import { checkMpyVersion, compileMpy, precompile } from '../../generator/deploy/mpy.ts';
 import { SimBoard } from '../../generator/deploy/sim.ts';
 import type { BoardFile } from '../../generator/deploy/sync.ts';
 import { bytesOf, flashText, runtimeFiles, serialSession, type Session } from './support.ts';
@@ -95,8 +95,7 @@ describe('the runtime over serial, raw-paste mode', () => {
 
   it('precompiled .mpy: replaces the .py that would shadow it, imports from the .mpy, and is skipped when unchanged', async () => {
     expect(() => checkMpyVersion(s.info.mpy)).not.toThrow();
-    const mpy: BoardFile[] = [];
-    for (const f of runtime) mpy.push({ path: f.path.replace(/\.py$/, '.mpy'), data: await compileMpy(f.path.slice(5), Buffer.from(f.data).toString('utf8')) });
+    const mpy = await precompile(runtime);
     const r = await s.sync(mpy);
     expect(r.removed).toEqual(runtime.map((f) => ({ path: f.path, why: 'shadows .mpy' })));
     // Soft reset: the modules imported earlier are forgotten.

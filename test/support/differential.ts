@@ -16,7 +16,7 @@ import { getShortestPaths } from 'xstate/graph';
 import { compileProject, type CompiledMachine } from '../../generator/pipeline.ts';
 import { SpecError } from '../../generator/spec/diagnostics.ts';
 import { eventNames, type MachineIR } from '../../generator/ir/model.ts';
-import { micropythonModuleName } from '../../generator/backends/micropython.ts';
+import { micropythonModuleName } from '../../generator/analyses/ids.ts';
 import { xstateMachineName } from '../../generator/backends/xstate.ts';
 import type { SimDevice } from '../../generator/sim/device.ts';
 

@@ -12,7 +12,7 @@ import { compileProject } from '../../generator/pipeline.ts';
 import { decodeTrace } from '../../generator/trace/decode.ts';
 import { parseTrace } from '../../generator/trace/format.mjs';
 import { specVersion } from '../../generator/analyses/fingerprint.ts';
-import { micropythonModuleName } from '../../generator/backends/micropython.ts';
+import { micropythonModuleName } from '../../generator/analyses/ids.ts';
 import { SimDevice, projectFiles } from '../../generator/sim/device.ts';
 import { copyOfRepo, removeRoot, repoRoot, runCli, type CliResult } from '../generator/support.ts';
 import { captureEchoTrace, echoSteps, editedTrace, firstRecordOffset } from './support.ts';

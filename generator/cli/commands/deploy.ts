@@ -2,12 +2,11 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { projectFiles } from '../../sim/device.ts';
-import { DeployError } from '../../deploy/link.ts';
-import { checkMpyVersion, compileMpy } from '../../deploy/mpy.ts';
+import { checkMpyVersion, precompile } from '../../deploy/mpy.ts';
 import { RawRepl } from '../../deploy/rawrepl.ts';
 import { probe, sync, type BoardFile, type SyncReport } from '../../deploy/sync.ts';
 import { RESET_DETAILS, TARGET_DETAILS, TARGET_OPTIONS, openTarget, targetOptions } from '../../deploy/target.ts';
-import { EXIT_FAILURE, EXIT_OK, UsageError, type Command } from '../command.ts';
+import { EXIT_OK, UsageError, type Command } from '../command.ts';
 
 export const deploy: Command = {
   name: 'deploy',
@@ -39,8 +38,7 @@ export const deploy: Command = {
     const files = hostFiles(root, values.main as string | undefined, (values.app as string[] | undefined) ?? []);
     const opts = targetOptions(values, root);
     const started = performance.now();
-    const target = await openTarget(opts).catch((e: Error) => e);
-    if (target instanceof Error) return failed(target);
+    const target = await openTarget(opts);
     const progress = new Progress();
     let report: SyncReport;
     try {
@@ -64,7 +62,7 @@ export const deploy: Command = {
     } catch (e) {
       progress.abort();
       await target.close().catch(() => {});
-      return failed(e as Error);
+      throw e;
     }
     await target.close();
     const seconds = (performance.now() - started) / 1000;
@@ -72,12 +70,6 @@ export const deploy: Command = {
     return EXIT_OK;
   },
 };
-
-function failed(e: Error): number {
-  if (!(e instanceof DeployError)) throw e;
-  console.error(`wirestate deploy: ${e.message}`);
-  return EXIT_FAILURE;
-}
 
 function readUserFile(file: string, option: string): Uint8Array {
   if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`--${option}: no such file: ${file}`);
@@ -95,20 +87,6 @@ function hostFiles(root: string, main: string | undefined, apps: string[]): Boar
     files.push({ path, data: readUserFile(app, 'app') });
   }
   return files;
-}
-
-/** The files as .mpy, but main.py and boot.py, which the board runs from source only. */
-async function precompile(files: BoardFile[]): Promise<BoardFile[]> {
-  const out: BoardFile[] = [];
-  // One at a time: the compiler's loader is sensitive to a global that compileMpy takes away.
-  for (const f of files) {
-    if (!f.path.endsWith('.py') || f.path === '/main.py' || f.path === '/boot.py') out.push(f);
-    else {
-      const name = f.path.replace(/^\/lib\//, '').replace(/^\//, '');
-      out.push({ path: f.path.slice(0, -3) + '.mpy', data: await compileMpy(name, Buffer.from(f.data).toString('utf8')) });
-    }
-  }
-  return out;
 }
 
 const kb = (n: number) => (n < 1024 ? `${n} B` : `${(n / 1024).toFixed(1)} KB`);

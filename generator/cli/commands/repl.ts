@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
-import { DeployError, type Link } from '../../deploy/link.ts';
+import type { Link } from '../../deploy/link.ts';
 import { TARGET_DETAILS, TARGET_OPTIONS, openTarget, targetOptions } from '../../deploy/target.ts';
-import { EXIT_FAILURE, EXIT_OK, UsageError, type Command } from '../command.ts';
+import { EXIT_OK, UsageError, type Command } from '../command.ts';
 
 const { 'no-reset': _, ...options } = TARGET_OPTIONS;
 
@@ -17,14 +17,7 @@ export const repl: Command = {
   async run({ values, positionals }) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const opts = targetOptions(values, resolve((values.root as string | undefined) ?? '.'));
-    let target;
-    try {
-      target = await openTarget(opts);
-    } catch (e) {
-      if (!(e instanceof DeployError)) throw e;
-      console.error(`wirestate repl: ${e.message}`);
-      return EXIT_FAILURE;
-    }
+    const target = await openTarget(opts);
     console.error(`connected to ${target.name}; Ctrl-] leaves`);
     try {
       await terminal(target.link, process.stdin, process.stdout);

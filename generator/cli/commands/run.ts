@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DeployError } from '../../deploy/link.ts';
 import { RawRepl } from '../../deploy/rawrepl.ts';
 import { RESET_DETAILS, TARGET_DETAILS, TARGET_OPTIONS, openTarget, targetOptions } from '../../deploy/target.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type Command } from '../command.ts';
@@ -27,12 +26,7 @@ export const run: Command = {
     if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
     const code = readFileSync(file, 'utf8');
     const opts = targetOptions(values, resolve((values.root as string | undefined) ?? '.'));
-    let target;
-    try {
-      target = await openTarget(opts);
-    } catch (e) {
-      return failed(e as Error);
-    }
+    const target = await openTarget(opts);
     try {
       const repl = new RawRepl(target.link, opts.timeoutMs);
       await repl.enter(target.canSoftReset && opts.softReset);
@@ -41,16 +35,8 @@ export const run: Command = {
       if (!err.length) return EXIT_OK;
       process.stderr.write(err);
       return EXIT_FAILURE;
-    } catch (e) {
-      return failed(e as Error);
     } finally {
       await target.close();
     }
   },
 };
-
-function failed(e: Error): number {
-  if (!(e instanceof DeployError)) throw e;
-  console.error(`wirestate run: ${e.message}`);
-  return EXIT_FAILURE;
-}
