@@ -4,16 +4,16 @@
 // the same answer to "was the event handled" at every step, start included.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { SimDevice } from '../../generator/sim/device.ts';
+import { SimDevice, TOOLKIT_ROOT as root } from '../../generator/sim/device.ts';
 import { build, compare } from '../../generator/pipeline.ts';
 import { ancestry } from '../../generator/ir/model.ts';
 import {
+  atomicName,
   compareRuns,
   deviceFiles,
   installHarness,
   loadMachines,
   pathSuite,
-  root,
   runMicroPython,
   runTables,
   runXState,
@@ -100,7 +100,7 @@ describe.each(machines.map((m) => [m.name, m] as const))('%s', (_name, mut) => {
     for (const prefix of suite.prefixes) {
       const snapshot = xstateSnapshotAfter(mut, prefix);
       if (snapshot.status !== 'active') continue;
-      const leaf = runXState(mut, prefix).at(-1)!.state;
+      const leaf = atomicName(snapshot.value);
       for (const s of ancestry(m, m.states.find((x) => x.name === leaf)!.index)) {
         for (const t of s.timers) {
           checked++;

@@ -10,7 +10,7 @@
 // A test event is an event name plus the names of the guards that are true while it is handled.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
 import { compileProject, type CompiledMachine } from '../../generator/pipeline.ts';
@@ -18,7 +18,7 @@ import { SpecError } from '../../generator/spec/diagnostics.ts';
 import { eventNames, type MachineIR } from '../../generator/ir/model.ts';
 import { micropythonModuleName } from '../../generator/analyses/ids.ts';
 import { xstateMachineName } from '../../generator/backends/xstate.ts';
-import type { SimDevice } from '../../generator/sim/device.ts';
+import { TOOLKIT_ROOT, type SimDevice } from '../../generator/sim/device.ts';
 
 export interface TestEvent {
   type: string;
@@ -52,7 +52,7 @@ export interface MachineUnderTest {
   guards: string[];
 }
 
-export const root = fileURLToPath(new URL('../..', import.meta.url));
+const root = TOOLKIT_ROOT;
 
 /** Every spec in spec/, compiled, with its generated XState machine imported. */
 export async function loadMachines(): Promise<MachineUnderTest[]> {
@@ -144,7 +144,7 @@ function formatEvent(e: TestEvent): string {
 // ------------------------------------------------------------------------------------- XState
 
 /** The atomic state of a snapshot (wirestate machines have no parallel states; ids equal names). */
-function atomicName(value: unknown): string {
+export function atomicName(value: unknown): string {
   let v = value;
   while (typeof v === 'object' && v !== null) {
     const keys = Object.keys(v);
