@@ -31,7 +31,134 @@ function transitionElements(m, t) {
 function show(name) {
   for (const s of document.querySelectorAll('section.machine')) s.hidden = s.dataset.machine !== name;
   for (const b of document.querySelectorAll('#tabs button')) b.setAttribute('aria-selected', String(b.dataset.machine === name));
+  shown = views.get(name);
+  // A machine is fitted when first shown: a hidden one has no size to fit to.
+  if (!shown) return;
+  if (shown.k) apply(shown);
+  else fit(shown);
 }
+
+// ------------------------------------------------------------------------ zoom and pan
+// Each diagram is drawn in its .view box, which clips it; the view is the SVG's viewBox: the
+// diagram point (x, y) at the box's top left corner and k screen pixels per diagram unit.
+
+const views = new Map(
+  [...document.querySelectorAll('section.machine')].map((section) => {
+    const svg = section.querySelector('svg');
+    const { x, y, width, height } = svg.viewBox.baseVal;
+    // natural: the scale of the SVG's own width and height, shown as 100 %.
+    return [section.dataset.machine, { box: section.querySelector('.view'), svg, whole: { x, y, w: width, h: height }, natural: svg.width.baseVal.value / width, x: 0, y: 0, k: 0, fitted: false }];
+  }),
+);
+let shown;
+const MARGIN = 12; // screen pixels kept around a fitted diagram or a revealed state
+const STEP = 1.25; // zoom factor of a button or key press
+
+function apply(v) {
+  const { clientWidth: w, clientHeight: h } = v.box;
+  if (!w || !h) return;
+  // Keep the view's centre on the diagram, so panning never loses it.
+  const { whole } = v;
+  v.x = Math.min(Math.max(v.x + w / 2 / v.k, whole.x), whole.x + whole.w) - w / 2 / v.k;
+  v.y = Math.min(Math.max(v.y + h / 2 / v.k, whole.y), whole.y + whole.h) - h / 2 / v.k;
+  v.svg.setAttribute('viewBox', `${v.x} ${v.y} ${w / v.k} ${h / v.k}`);
+  if (v === shown) $('zoom-level').textContent = `${Math.round((v.k / v.natural) * 100)} %`;
+}
+
+/** Shows the diagram box `r` (in diagram units) centred, at scale k. */
+function centre(v, r, k) {
+  v.k = k;
+  v.x = r.x + r.w / 2 - v.box.clientWidth / 2 / k;
+  v.y = r.y + r.h / 2 - v.box.clientHeight / 2 / k;
+  apply(v);
+}
+
+/** The largest scale at which box r fits in the view, margins kept. */
+function fitting(v, r) {
+  return Math.min((v.box.clientWidth - 2 * MARGIN) / r.w, (v.box.clientHeight - 2 * MARGIN) / r.h);
+}
+
+/** The whole diagram in view, never larger than its natural size. */
+function fit(v) {
+  if (!v.box.clientWidth || !v.box.clientHeight) return;
+  centre(v, v.whole, Math.max(Math.min(fitting(v, v.whole), v.natural), 1e-3));
+  v.fitted = true;
+}
+
+/** Zooms by factor around the view point (px, py), in pixels from the box's top left corner. */
+function zoom(v, factor, px = v.box.clientWidth / 2, py = v.box.clientHeight / 2) {
+  const k = Math.min(Math.max(v.k * factor, Math.min(fitting(v, v.whole), v.natural) / 2), v.natural * 8);
+  v.x += px / v.k - px / k;
+  v.y += py / v.k - py / k;
+  v.k = k;
+  v.fitted = false;
+  apply(v);
+}
+
+/** Moves the diagram by (dx, dy) screen pixels. */
+function pan(v, dx, dy) {
+  v.x -= dx / v.k;
+  v.y -= dy / v.k;
+  v.fitted = false;
+  apply(v);
+}
+
+/** Pans element into view unless it is in view already, zooming out only if it does not fit. */
+function reveal(element) {
+  const v = shown;
+  const b = v.box.getBoundingClientRect();
+  const e = element.getBoundingClientRect();
+  if (e.left >= b.left + MARGIN && e.right <= b.right - MARGIN && e.top >= b.top + MARGIN && e.bottom <= b.bottom - MARGIN) return;
+  const r = { x: v.x + (e.left - b.left) / v.k, y: v.y + (e.top - b.top) / v.k, w: e.width / v.k, h: e.height / v.k };
+  centre(v, r, Math.min(v.k, fitting(v, r)));
+  v.fitted = false;
+}
+
+for (const v of views.values()) {
+  v.box.addEventListener(
+    'wheel',
+    (e) => {
+      e.preventDefault();
+      const lines = [1, 16, v.box.clientHeight][e.deltaMode];
+      const b = v.box.getBoundingClientRect();
+      zoom(v, Math.exp(-e.deltaY * lines * 0.002), e.clientX - b.left, e.clientY - b.top);
+    },
+    { passive: false },
+  );
+  // A press that moves more than a few pixels drags the diagram; one that does not is a click.
+  // Once dragging, the box captures the pointer, so the click that ends the drag is the box's,
+  // not the state's under it.
+  let drag = null;
+  v.box.addEventListener('pointerdown', (e) => {
+    if (e.button === 0) drag = { id: e.pointerId, x: e.clientX, y: e.clientY, moving: false };
+  });
+  v.box.addEventListener('pointermove', (e) => {
+    if (drag?.id !== e.pointerId) return;
+    const dx = e.clientX - drag.x;
+    const dy = e.clientY - drag.y;
+    if (!drag.moving) {
+      if (Math.hypot(dx, dy) < 4) return;
+      drag.moving = true;
+      v.box.setPointerCapture(e.pointerId);
+      v.box.classList.add('dragging');
+    }
+    pan(v, dx, dy);
+    drag.x = e.clientX;
+    drag.y = e.clientY;
+  });
+  const end = () => {
+    drag = null;
+    v.box.classList.remove('dragging');
+  };
+  v.box.addEventListener('pointerup', end);
+  v.box.addEventListener('pointercancel', end);
+}
+
+$('zoom-in').addEventListener('click', () => zoom(shown, STEP));
+$('zoom-out').addEventListener('click', () => zoom(shown, 1 / STEP));
+$('zoom-fit').addEventListener('click', () => fit(shown));
+// A fitted diagram stays fitted when the window changes size; a zoomed one keeps its scale.
+new ResizeObserver(() => shown && (shown.fitted ? fit(shown) : apply(shown))).observe($('diagrams'));
 
 // ------------------------------------------------------------------------------ a state's card
 
@@ -129,7 +256,10 @@ function search(query) {
     ...(results.length ? results : [null]).map((r) => {
       if (!r) return el('li', { class: 'hint' }, `Nothing matches '${query.trim()}'.`);
       const li = el('li', { 'data-machine': r.m.name }, el('span', { class: 'kind' }, r.kind), ` ${machines.length > 1 ? `${r.m.name} ` : ''}${r.text}`);
-      li.addEventListener('click', () => select(r.m, r.state));
+      li.addEventListener('click', () => {
+        select(r.m, r.state);
+        reveal(stateElement(r.m, r.state));
+      });
       return li;
     }),
   );
@@ -190,7 +320,7 @@ function go(i) {
   for (const [k, li] of [...$('trace-steps').children].entries()) li.classList.toggle('current', k === at);
   $('trace-steps').children[at].scrollIntoView({ block: 'nearest' });
   $('trace-position').textContent = `step ${at} of ${steps.length - 1}`;
-  stateElement(s.m, state).scrollIntoView({ block: 'center', inline: 'center' });
+  reveal(stateElement(s.m, state));
 }
 
 function pause() {
@@ -216,10 +346,18 @@ $('trace-file').addEventListener('change', async (e) => {
 $('trace-next').addEventListener('click', () => go(at + 1));
 $('trace-prev').addEventListener('click', () => go(at - 1));
 $('trace-play').addEventListener('click', play);
+// The arrow keys pan, but for Left and Right while a trace is loaded: they step it (Shift with
+// them pans still).
+const panKeys = { ArrowLeft: [1, 0], ArrowRight: [-1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
 document.addEventListener('keydown', (e) => {
-  if (e.target instanceof HTMLInputElement || !steps.length) return;
-  if (e.key === 'ArrowRight') go(at + 1);
-  else if (e.key === 'ArrowLeft') go(at - 1);
+  if (e.target instanceof HTMLInputElement || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (steps.length && !e.shiftKey && (e.key === 'ArrowRight' || e.key === 'ArrowLeft')) go(at + (e.key === 'ArrowRight' ? 1 : -1));
+  else if (e.key in panKeys) pan(shown, (panKeys[e.key][0] * shown.box.clientWidth) / 8, (panKeys[e.key][1] * shown.box.clientHeight) / 8);
+  else if (e.key === '+' || e.key === '=') zoom(shown, STEP);
+  else if (e.key === '-') zoom(shown, 1 / STEP);
+  else if (e.key === '0') fit(shown);
+  else return;
+  e.preventDefault();
 });
 
 show(machines[0]?.name);

@@ -82,7 +82,7 @@ export function explorerHtml(build: Build): string {
   const data = JSON.stringify(machines.map((x) => x.data)).replace(/</g, '\\u003c');
   const tabs = machines.map(({ data: d }) => `<button type="button" role="tab" data-machine="${d.name}">${d.name}</button>`).join('');
   const panels = machines
-    .map(({ data: d, svg }) => `<section class="machine" id="machine-${d.name}" data-machine="${d.name}" hidden>\n<p class="doc">${escapeHtml(d.doc)} <code>${d.file}</code></p>\n${svg}</section>`)
+    .map(({ data: d, svg }) => `<section class="machine" id="machine-${d.name}" data-machine="${d.name}" hidden>\n<p class="doc">${escapeHtml(d.doc)} <code>${d.file}</code></p>\n<div class="view">${svg}</div></section>`)
     .join('\n');
   const script = pageScript();
   return `<!DOCTYPE html>
@@ -107,6 +107,7 @@ ${readFileSync(here('explorer.css'), 'utf8').trimEnd()}
 <main>
 <div id="diagrams">
 ${panels}
+<div id="zoom" role="toolbar" aria-label="Zoom"><button type="button" id="zoom-out" title="Zoom out (-)" aria-label="Zoom out">−</button><span id="zoom-level"></span><button type="button" id="zoom-in" title="Zoom in (+)" aria-label="Zoom in">+</button><button type="button" id="zoom-fit" title="Fit to the window (0)">Fit</button></div>
 </div>
 <aside>
 <ul id="search-results" hidden></ul>

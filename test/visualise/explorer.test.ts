@@ -63,6 +63,33 @@ describe.skipIf(missing)('the explorer in headless Chromium', () => {
     await page.goto(pathToFileURL(html).href);
   }, 120_000);
 
+  /** An element's box on the screen (or that of the first matching `selector`). */
+  const rect = (selector: string) =>
+    page.$eval(selector, (e) => {
+      const { left, top, right, bottom, width, height } = e.getBoundingClientRect();
+      return { left, top, right, bottom, width, height };
+    });
+  type Rect = Awaited<ReturnType<typeof rect>>;
+  /** The box a machine's diagram is drawn in, and the whole diagram as drawn (it may overflow the box). */
+  const view = (machine: string) => rect(`#machine-${machine} .view`);
+  const graph = (machine: string) => rect(`#machine-${machine} svg > g.graph`);
+  const inside = (r: Rect, v: Rect) => r.left >= v.left - 0.5 && r.right <= v.right + 0.5 && r.top >= v.top - 0.5 && r.bottom <= v.bottom + 0.5;
+  const apart = (r: Rect, v: Rect) => r.right < v.left || r.left > v.right || r.bottom < v.top || r.top > v.bottom;
+  const zoomLevel = async () => Number.parseInt((await page.textContent('#zoom-level'))!);
+  /** Fits the websocket diagram, then zooms in with the wheel at the corner of its view farthest from the state, until the state is out of view. */
+  const zoomAwayFrom = async (stateName: string) => {
+    await page.click('#zoom-fit');
+    const v = await view('websocket');
+    const s = await rect(byId(`s.websocket.${stateName}`));
+    const x = (s.left + s.right) / 2 < (v.left + v.right) / 2 ? v.right - 5 : v.left + 5;
+    const y = (s.top + s.bottom) / 2 < (v.top + v.bottom) / 2 ? v.bottom - 5 : v.top + 5;
+    await page.mouse.move(x, y);
+    const before = (await graph('websocket')).width;
+    await page.mouse.wheel(0, -800);
+    await expect.poll(async () => (await graph('websocket')).width).toBeGreaterThan(before * 4);
+    expect(apart(await rect(byId(`s.websocket.${stateName}`)), v), `${stateName} is out of view`).toBe(true);
+  };
+
   /** Picks a trace file in the page, and waits until it is read. */
   const loadTrace = async (file: string) => {
     await page.setInputFiles('#trace-file', file);
@@ -93,6 +120,79 @@ describe.skipIf(missing)('the explorer in headless Chromium', () => {
     }
     await page.click('#tabs button[data-machine="websocket"]');
     expect(await page.locator('#machine-websocket').isVisible()).toBe(true);
+  });
+
+  it('fits each diagram to the window when it is first shown, whatever its size', async () => {
+    const natural = await Promise.all(machines.map((m) => page.$eval(`#machine-${m.name} svg`, (svg) => ({ width: svg.width.baseVal.value, height: svg.height.baseVal.value }))));
+    const largest = natural.reduce((a, b, i) => (b.width * b.height > natural[a]!.width * natural[a]!.height ? i : a), 0);
+    // machines[0] is fitted on load, the others when first shown (the test before showed two of
+    // them); showing one again keeps its view.
+    for (const [i, m] of machines.entries()) {
+      await page.click(`#tabs button[data-machine="${m.name}"]`);
+      const v = await view(m.name);
+      const g = await graph(m.name);
+      expect(inside(g, v), `${m.name}: ${JSON.stringify(g)} inside ${JSON.stringify(v)}`).toBe(true);
+      // It fills the view's width or its height (margins aside), or is shown at its natural size.
+      expect(Math.max(g.width / (v.width - 24), g.height / (v.height - 24), g.width / natural[i]!.width), m.name).toBeGreaterThan(0.99);
+      if (i === largest) {
+        expect(natural[i]!.width > v.width || natural[i]!.height > v.height, `${m.name} is larger than the window`).toBe(true);
+        expect(await zoomLevel()).toBeLessThan(100);
+      }
+    }
+  });
+
+  it('zooms with the wheel around the pointer, the buttons and + and -; pans by dragging and with the arrow keys; 0 fits again', async () => {
+    await page.click('#tabs button[data-machine="websocket"]');
+    const fitted = await graph('websocket');
+    const fittedLevel = await zoomLevel();
+    const v = await view('websocket');
+    const pointer = { x: v.left + v.width / 3, y: v.top + v.height / 2 };
+    await page.mouse.move(pointer.x, pointer.y);
+    await page.mouse.wheel(0, -300);
+    await expect.poll(async () => (await graph('websocket')).width).toBeGreaterThan(fitted.width * 1.5);
+    const zoomed = await graph('websocket');
+    expect(await zoomLevel()).toBeGreaterThan(fittedLevel * 1.5);
+    // The point of the diagram under the pointer stays under it.
+    expect(zoomed.left + ((pointer.x - fitted.left) / fitted.width) * zoomed.width).toBeCloseTo(pointer.x, 0);
+    expect(zoomed.top + ((pointer.y - fitted.top) / fitted.height) * zoomed.height).toBeCloseTo(pointer.y, 0);
+    await page.mouse.wheel(0, 300);
+    await expect.poll(async () => (await graph('websocket')).width).toBeCloseTo(fitted.width, 0);
+
+    await page.click('#zoom-in');
+    expect((await graph('websocket')).width).toBeCloseTo(fitted.width * 1.25, 0);
+    expect(await zoomLevel()).toBeGreaterThan(fittedLevel);
+    await page.click('#zoom-out');
+    await page.click('#zoom-out');
+    expect((await graph('websocket')).width).toBeCloseTo(fitted.width / 1.25, 0);
+    await page.click('#zoom-fit');
+    expect(await graph('websocket')).toEqual(fitted);
+
+    // A drag that starts on a state moves the diagram, and does not select the state.
+    await page.keyboard.press('+');
+    const before = await graph('websocket');
+    expect(before.width).toBeCloseTo(fitted.width * 1.25, 0);
+    const idle = await rect(byId('s.websocket.idle'));
+    await page.mouse.move((idle.left + idle.right) / 2, (idle.top + idle.bottom) / 2);
+    await page.mouse.down();
+    await page.mouse.move((idle.left + idle.right) / 2 - 150, (idle.top + idle.bottom) / 2 - 100, { steps: 5 });
+    await page.mouse.up();
+    const dragged = await graph('websocket');
+    expect([dragged.left - before.left, dragged.top - before.top, dragged.width]).toEqual([-150, -100, before.width].map((n) => expect.closeTo(n, 0)));
+    expect(await page.locator('.selected').count()).toBe(0);
+
+    // No trace is loaded: every arrow key pans, an eighth of the view at a time; Shift+arrow too.
+    await page.keyboard.press('ArrowLeft');
+    expect((await graph('websocket')).left - dragged.left).toBeCloseTo(v.width / 8, 0);
+    await page.keyboard.press('ArrowUp');
+    expect((await graph('websocket')).top - dragged.top).toBeCloseTo(v.height / 8, 0);
+    await page.keyboard.press('Shift+ArrowRight');
+    await page.keyboard.press('ArrowDown');
+    expect(await graph('websocket')).toEqual(dragged);
+    await page.keyboard.press('-');
+    await page.keyboard.press('-');
+    expect((await graph('websocket')).width).toBeCloseTo(fitted.width / 1.25, 0);
+    await page.keyboard.press('0');
+    expect(await graph('websocket')).toEqual(fitted);
   });
 
   it('lists a clicked state\'s transitions, its own then its ancestors\', with their spec lines', async () => {
@@ -189,6 +289,43 @@ describe.skipIf(missing)('the explorer in headless Chromium', () => {
     const png = readFileSync(shot);
     expect(pngSize(png)).toEqual({ width: 1400, height: 900 });
     expect(png.length).toBeGreaterThan(30_000);
+  });
+
+  it('pans the state a trace step or a search result selects into view, zooming out only when it does not fit', async () => {
+    await zoomAwayFrom('connecting');
+    const zoomed = (await graph('websocket')).width;
+    await page.click('#trace-steps li >> nth=0');
+    expect(await page.textContent('#trace-position')).toBe(`step 0 of ${echoSteps.length - 1}`);
+    expect(inside(await rect(byId('s.websocket.connecting')), await view('websocket'))).toBe(true);
+    expect((await graph('websocket')).width).toBeCloseTo(zoomed, 0);
+
+    // With a trace loaded, the Right arrow steps it; Shift+Right pans.
+    await zoomAwayFrom('idle');
+    await page.keyboard.press('ArrowRight');
+    expect(await page.textContent('#trace-position')).toBe(`step 1 of ${echoSteps.length - 1}`);
+    expect(inside(await rect(byId('s.websocket.idle')), await view('websocket'))).toBe(true);
+    const stepped = await graph('websocket');
+    await page.keyboard.press('Shift+ArrowRight');
+    expect(await page.textContent('#trace-position')).toBe(`step 1 of ${echoSteps.length - 1}`);
+    expect((await graph('websocket')).left).toBeCloseTo(stepped.left - (await view('websocket')).width / 8, 0);
+
+    await zoomAwayFrom('closed');
+    const far = (await graph('websocket')).width;
+    await page.fill('#search', 'closed');
+    await page.locator('#search-results li[data-machine="websocket"]', { hasText: new RegExp(`^state ${inSearch}closed$`) }).click();
+    expect(await page.textContent('#state-name')).toBe('closed');
+    expect(inside(await rect(byId('s.websocket.closed')), await view('websocket'))).toBe(true);
+    expect((await graph('websocket')).width).toBeCloseTo(far, 0);
+
+    // A state larger than the view at this zoom: the view zooms out until it fits.
+    await page.fill('#search', 'open');
+    await page.locator('#search-results li[data-machine="websocket"]', { hasText: new RegExp(`^state ${inSearch}open$`) }).click();
+    const v = await view('websocket');
+    const open = await rect(byId('s.websocket.open'));
+    expect(inside(open, v)).toBe(true);
+    expect(Math.max(open.width / (v.width - 24), open.height / (v.height - 24))).toBeCloseTo(1, 2);
+    expect((await graph('websocket')).width).toBeLessThan(far);
+    await page.fill('#search', '');
   });
 
   it('marks a step the machine cannot make', async () => {
