@@ -350,7 +350,7 @@ $('trace-play').addEventListener('click', play);
 // them pans still).
 const panKeys = { ArrowLeft: [1, 0], ArrowRight: [-1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
 document.addEventListener('keydown', (e) => {
-  if (e.target instanceof HTMLInputElement || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (e.target === $('search') || e.ctrlKey || e.metaKey || e.altKey) return;
   if (steps.length && !e.shiftKey && (e.key === 'ArrowRight' || e.key === 'ArrowLeft')) go(at + (e.key === 'ArrowRight' ? 1 : -1));
   else if (e.key in panKeys) pan(shown, (panKeys[e.key][0] * shown.box.clientWidth) / 8, (panKeys[e.key][1] * shown.box.clientHeight) / 8);
   else if (e.key === '+' || e.key === '=') zoom(shown, STEP);

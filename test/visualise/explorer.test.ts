@@ -139,6 +139,17 @@ describe.skipIf(missing)('the explorer in headless Chromium', () => {
         expect(await zoomLevel()).toBeLessThan(100);
       }
     }
+    // A fitted diagram is fitted again when the window shrinks, and the zoom level says so.
+    const last = machines.length - 1;
+    const before = await zoomLevel();
+    await page.setViewportSize({ width: 1000, height: 640 });
+    await expect.poll(zoomLevel).toBeLessThan(before);
+    const [v, g] = [await view(machines[last]!.name), await graph(machines[last]!.name)];
+    expect(inside(g, v)).toBe(true);
+    expect(Math.max(g.width / (v.width - 24), g.height / (v.height - 24))).toBeGreaterThan(0.99);
+    expect(await zoomLevel()).toBeCloseTo((g.width / natural[last]!.width) * 100, -0.5);
+    await page.setViewportSize({ width: 1400, height: 900 });
+    await expect.poll(async () => (await view(machines[last]!.name)).width).toBeGreaterThan(v.width);
   });
 
   it('zooms with the wheel around the pointer, the buttons and + and -; pans by dragging and with the arrow keys; 0 fits again', async () => {
@@ -299,8 +310,9 @@ describe.skipIf(missing)('the explorer in headless Chromium', () => {
     expect(inside(await rect(byId('s.websocket.connecting')), await view('websocket'))).toBe(true);
     expect((await graph('websocket')).width).toBeCloseTo(zoomed, 0);
 
-    // With a trace loaded, the Right arrow steps it; Shift+Right pans.
+    // With a trace loaded, the Right arrow steps it (even right after a file was picked); Shift+Right pans.
     await zoomAwayFrom('idle');
+    await page.focus('#trace-file');
     await page.keyboard.press('ArrowRight');
     expect(await page.textContent('#trace-position')).toBe(`step 1 of ${echoSteps.length - 1}`);
     expect(inside(await rect(byId('s.websocket.idle')), await view('websocket'))).toBe(true);
