@@ -32,10 +32,8 @@ function show(name) {
   for (const s of document.querySelectorAll('section.machine')) s.hidden = s.dataset.machine !== name;
   for (const b of document.querySelectorAll('#tabs button')) b.setAttribute('aria-selected', String(b.dataset.machine === name));
   shown = views.get(name);
-  // A machine is fitted when first shown: a hidden one has no size to fit to.
-  if (!shown) return;
-  if (shown.k) apply(shown);
-  else fit(shown);
+  // Fitted only now: a hidden diagram has no size to fit to.
+  if (shown) refresh(shown);
 }
 
 // ------------------------------------------------------------------------ zoom and pan
@@ -47,7 +45,7 @@ const views = new Map(
     const svg = section.querySelector('svg');
     const { x, y, width, height } = svg.viewBox.baseVal;
     // natural: the scale of the SVG's own width and height, shown as 100 %.
-    return [section.dataset.machine, { box: section.querySelector('.view'), svg, whole: { x, y, w: width, h: height }, natural: svg.width.baseVal.value / width, x: 0, y: 0, k: 0, fitted: false }];
+    return [section.dataset.machine, { box: section.querySelector('.view'), svg, whole: { x, y, w: width, h: height }, natural: svg.width.baseVal.value / width, x: 0, y: 0, k: 0, fitted: true }];
   }),
 );
 let shown;
@@ -78,16 +76,21 @@ function fitting(v, r) {
   return Math.min((v.box.clientWidth - 2 * MARGIN) / r.w, (v.box.clientHeight - 2 * MARGIN) / r.h);
 }
 
-/** The whole diagram in view, never larger than its natural size. */
+/** The scale that shows the whole diagram, never larger than its natural size. */
+const fitScale = (v) => Math.max(Math.min(fitting(v, v.whole), v.natural), 1e-3);
+
 function fit(v) {
   if (!v.box.clientWidth || !v.box.clientHeight) return;
-  centre(v, v.whole, Math.max(Math.min(fitting(v, v.whole), v.natural), 1e-3));
+  centre(v, v.whole, fitScale(v));
   v.fitted = true;
 }
 
+/** Draws v again for its box's size: a fitted diagram stays fitted, a zoomed one keeps its scale. */
+const refresh = (v) => (v.fitted ? fit(v) : apply(v));
+
 /** Zooms by factor around the view point (px, py), in pixels from the box's top left corner. */
 function zoom(v, factor, px = v.box.clientWidth / 2, py = v.box.clientHeight / 2) {
-  const k = Math.min(Math.max(v.k * factor, Math.min(fitting(v, v.whole), v.natural) / 2), v.natural * 8);
+  const k = Math.min(Math.max(v.k * factor, fitScale(v) / 2), v.natural * 8);
   v.x += px / v.k - px / k;
   v.y += py / v.k - py / k;
   v.k = k;
@@ -119,9 +122,10 @@ for (const v of views.values()) {
     'wheel',
     (e) => {
       e.preventDefault();
-      const lines = [1, 16, v.box.clientHeight][e.deltaMode];
+      // A wheel notch (100 pixels) zooms by e^0.2, about 1.22; a pinch gives smaller steps.
+      const pixels = e.deltaY * [1, 16, v.box.clientHeight][e.deltaMode];
       const b = v.box.getBoundingClientRect();
-      zoom(v, Math.exp(-e.deltaY * lines * 0.002), e.clientX - b.left, e.clientY - b.top);
+      zoom(v, Math.exp(-pixels * 0.002), e.clientX - b.left, e.clientY - b.top);
     },
     { passive: false },
   );
@@ -157,8 +161,7 @@ for (const v of views.values()) {
 $('zoom-in').addEventListener('click', () => zoom(shown, STEP));
 $('zoom-out').addEventListener('click', () => zoom(shown, 1 / STEP));
 $('zoom-fit').addEventListener('click', () => fit(shown));
-// A fitted diagram stays fitted when the window changes size; a zoomed one keeps its scale.
-new ResizeObserver(() => shown && (shown.fitted ? fit(shown) : apply(shown))).observe($('diagrams'));
+new ResizeObserver(() => shown && refresh(shown)).observe($('diagrams'));
 
 // ------------------------------------------------------------------------------ a state's card
 
