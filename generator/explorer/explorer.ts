@@ -19,7 +19,6 @@ const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 /** What the page script knows of a machine; indices are those of MachineIR.states and .transitions. */
 interface ExplorerMachine {
   name: string;
-  doc: string;
   file: string;
   module: string;
   /** For the trace format's nameTrace(): version and names by table id. */
@@ -38,7 +37,6 @@ function explorerData(c: CompiledMachine): ExplorerMachine {
   const { leafId } = c.tables;
   return {
     name: m.name,
-    doc: oneLine(m.doc),
     file: m.file,
     module: micropythonModuleName(m.name),
     known: knownMachine(c),
@@ -77,12 +75,12 @@ export function explorerHtml(build: Build): string {
     const svg = build.outputs.get(`${diagramsDir}/${c.machine.name}.svg`);
     if (svg === undefined) throw new Error(`no diagram was rendered for ${c.machine.name}`);
     // Inline SVG in HTML: no XML declaration or doctype.
-    return { data: explorerData(c), svg: svg.slice(svg.indexOf('<svg')) };
+    return { data: explorerData(c), doc: oneLine(c.machine.doc), svg: svg.slice(svg.indexOf('<svg')) };
   });
   const data = JSON.stringify(machines.map((x) => x.data)).replace(/</g, '\\u003c');
   const tabs = machines.map(({ data: d }) => `<button type="button" role="tab" data-machine="${d.name}">${d.name}</button>`).join('');
   const panels = machines
-    .map(({ data: d, svg }) => `<section class="machine" id="machine-${d.name}" data-machine="${d.name}" hidden>\n<p class="doc">${escapeHtml(d.doc)} <code>${d.file}</code></p>\n<div class="view">${svg}</div></section>`)
+    .map(({ data: d, doc, svg }) => `<section class="machine" id="machine-${d.name}" data-machine="${d.name}" hidden>\n<p class="doc">${escapeHtml(doc)} <code>${escapeHtml(d.file)}</code></p>\n<div class="view">${svg}</div></section>`)
     .join('\n');
   const script = pageScript();
   return `<!DOCTYPE html>
