@@ -9,15 +9,19 @@ import type { BoardFile } from './sync.ts';
 /** The .mpy major version mpy-cross writes. */
 export const MPY_VERSION = 6;
 
+/** Whether a board that reports sys.implementation._mpy `boardMpy` (0: none) loads what mpy-cross writes. */
+export function loadsMpy(boardMpy: number): boolean {
+  return boardMpy !== 0 && (boardMpy & 0xff) === MPY_VERSION;
+}
+
 /**
  * Checks the board's sys.implementation._mpy (0 when the board does not report one) against
  * what mpy-cross writes; throws a DeployError saying why it does not fit.
  */
 export function checkMpyVersion(boardMpy: number): void {
-  if (!boardMpy) throw new DeployError('--mpy: the board does not report the .mpy version it loads (sys.implementation._mpy), so it predates MicroPython 1.19; deploy without --mpy');
-  const major = boardMpy & 0xff;
-  if (major !== MPY_VERSION) {
-    throw new DeployError(`--mpy: the board loads .mpy version ${major}, wirestate's mpy-cross writes version ${MPY_VERSION} (MicroPython 1.19 and later); deploy without --mpy`);
+  if (!boardMpy) throw new DeployError('--mpy: the board does not report the .mpy version it loads (sys.implementation._mpy), so it predates MicroPython 1.19; deploy with --py');
+  if (!loadsMpy(boardMpy)) {
+    throw new DeployError(`--mpy: the board loads .mpy version ${boardMpy & 0xff}, wirestate's mpy-cross writes version ${MPY_VERSION} (MicroPython 1.19 and later); deploy with --py`);
   }
 }
 

@@ -1,29 +1,37 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { projectFiles } from '../../sim/device.ts';
-import { checkMpyVersion, precompile } from '../../deploy/mpy.ts';
+import { boardSources } from '../../deploy/files.ts';
+import { MPY_VERSION, checkMpyVersion, loadsMpy, precompile } from '../../deploy/mpy.ts';
+import { applicationImports, packageOf, selectPackages } from '../../deploy/packages.ts';
 import { RawRepl } from '../../deploy/rawrepl.ts';
-import { probe, sync, type BoardFile, type SyncReport } from '../../deploy/sync.ts';
+import { checkBoardPath, probe, sync, type BoardFile, type SyncReport } from '../../deploy/sync.ts';
 import { RESET_DETAILS, TARGET_DETAILS, TARGET_OPTIONS, openTarget, targetOptions } from '../../deploy/target.ts';
 import { EXIT_OK, UsageError, type Command } from '../command.ts';
 
 export const deploy: Command = {
   name: 'deploy',
   summary: 'Copy the runtime and the generated modules (and your main.py and app files) to a board: over USB serial, WebREPL, or to the simulated board.',
-  usage: 'deploy [--port PATH | --webrepl URL | --sim] [--main FILE] [--app FILE]... [--mpy] [--force] [--dry-run] [--prune]',
+  usage: 'deploy [--port PATH | --webrepl URL | --sim] [--main FILE] [--app FILE]... [--only PACKAGE]... [--py | --mpy] [--force] [--dry-run] [--prune]',
   options: {
     ...TARGET_OPTIONS,
     main: { type: 'string', description: 'your main.py, copied to /main.py' },
     app: { type: 'string', multiple: true, description: 'another file of yours, copied to / (repeat for more)' },
-    mpy: { type: 'boolean', description: 'precompile to .mpy (not main.py or boot.py) and remove .py files they replace' },
+    only: { type: 'string', multiple: true, description: 'deploy only this package of /lib and what it imports, e.g. uwebsockets (repeat for more)' },
+    py: { type: 'boolean', description: 'send the modules as source (.py), not precompiled' },
+    mpy: { type: 'boolean', description: 'precompile to .mpy, and fail if the board cannot load them (the default precompiles when it can)' },
     force: { type: 'boolean', description: 'copy files even when the board already has them' },
     'dry-run': { type: 'boolean', description: 'write nothing; list what would change' },
     prune: { type: 'boolean', description: 'remove files an earlier deploy put there that are no longer deployed' },
     'no-deflate': { type: 'boolean', description: 'never deflate files on the way (they still travel as base64)' },
   },
   details: [
-    'Deploys every .py of runtime-esp8266/ (keeping its packages) and generated/micropython/ to /lib.',
+    'Deploys the .py modules of runtime-esp8266/ (keeping its packages) and generated/micropython/ to /lib,',
+    "and fsm.py and fsmtrace.py from wirestate's own runtime when runtime-esp8266/ has none.",
+    `Modules are precompiled to .mpy when the board loads .mpy version ${MPY_VERSION} (MicroPython 1.19 and later);`,
+    'main.py and boot.py stay source. A .py next to a deployed .mpy is removed (it would be imported instead).',
+    'With --only, or else with --main/--app, only the packages named (or that your files import) go, with',
+    'every package they import in turn.',
     'A file whose sha256 on the board matches is skipped. Each file is written to a temporary name and',
     'put in place once the board has checked it, so an interrupted deploy leaves no truncated module.',
     '',
@@ -34,8 +42,9 @@ export const deploy: Command = {
   ].join('\n'),
   async run({ values, positionals }) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    if (values.py && values.mpy) throw new UsageError('--py and --mpy do not go together');
     const root = resolve((values.root as string | undefined) ?? '.');
-    const files = hostFiles(root, values.main as string | undefined, (values.app as string[] | undefined) ?? []);
+    const { files, said } = hostFiles(root, values.main as string | undefined, (values.app as string[] | undefined) ?? [], values.only as string[] | undefined);
     const opts = targetOptions(values, root);
     const started = performance.now();
     const target = await openTarget(opts);
@@ -43,14 +52,14 @@ export const deploy: Command = {
     let report: SyncReport;
     try {
       console.log(`deploying to ${target.name}`);
+      for (const line of said) console.log(`  ${line}`);
       const repl = new RawRepl(target.link, opts.timeoutMs);
       await repl.enter(target.canSoftReset && opts.softReset);
       const info = await probe(repl);
       let deployed = files;
-      if (values.mpy) {
-        checkMpyVersion(info.mpy);
-        deployed = await precompile(files);
-      }
+      if (values.mpy) checkMpyVersion(info.mpy);
+      if (!values.py && loadsMpy(info.mpy)) deployed = await precompile(files);
+      else if (!values.py) console.log(`  as source: the board does not load .mpy version ${MPY_VERSION} (sys.implementation._mpy is ${info.mpy || 'missing'})`);
       report = await sync(repl, info, deployed, {
         force: Boolean(values.force),
         dryRun: Boolean(values['dry-run']),
@@ -76,17 +85,45 @@ function readUserFile(file: string, option: string): Uint8Array {
   return readFileSync(file);
 }
 
-/** What a deploy sends: the project's runtime and generated modules, and the user's files. */
-function hostFiles(root: string, main: string | undefined, apps: string[]): BoardFile[] {
-  const files: BoardFile[] = Object.entries(projectFiles(root)).map(([path, text]) => ({ path, data: Buffer.from(text, 'utf8') }));
-  if (!files.length) throw new UsageError(`nothing to deploy: ${root} has no runtime-esp8266/ or generated/micropython/ with .py files`);
-  if (main !== undefined) files.push({ path: '/main.py', data: readUserFile(main, 'main') });
+const list = (names: string[]) => names.join(', ');
+
+/**
+ * What a deploy sends: the project's runtime and generated modules (the packages chosen with
+ * `only`, or else those the user's files import, with what they import), and the user's files;
+ * and what to tell the user about the choice.
+ */
+function hostFiles(root: string, main: string | undefined, apps: string[], only: string[] | undefined): { files: BoardFile[]; said: string[] } {
+  const runtime: BoardFile[] = Object.entries(boardSources(root)).map(([path, text]) => ({ path, data: Buffer.from(text, 'utf8') }));
+  if (!runtime.some((f) => packageOf(f.path) !== 'fsm' && packageOf(f.path) !== 'fsmtrace')) {
+    throw new UsageError(`nothing to deploy: ${root} has no runtime-esp8266/ or generated/micropython/ with .py files`);
+  }
+  const user: BoardFile[] = [];
+  if (main !== undefined) user.push({ path: '/main.py', data: readUserFile(main, 'main') });
   for (const app of apps) {
     const path = '/' + basename(app);
-    if (files.some((f) => f.path === path)) throw new UsageError(`--app: ${path} is deployed twice`);
-    files.push({ path, data: readUserFile(app, 'app') });
+    if (user.some((f) => f.path === path)) throw new UsageError(`--app: ${path} is deployed twice`);
+    user.push({ path, data: readUserFile(app, 'app') });
   }
-  return files;
+  for (const f of [...runtime, ...user]) checkBoardPath(f.path);
+
+  const said: string[] = [];
+  const yours = list(user.map((f) => f.path.slice(1)));
+  let chosen = runtime;
+  if (only?.length) {
+    const s = selectPackages(runtime, only);
+    chosen = s.files;
+    said.push(`only ${list(s.roots)}${s.needed.length ? `, and what ${s.roots.length > 1 ? 'they import' : 'it imports'}: ${list(s.needed)}` : ''}`);
+    const left = applicationImports(runtime, user).filter((p) => !chosen.some((f) => packageOf(f.path) === p));
+    if (left.length) said.push(`note: ${yours} import${user.length > 1 ? '' : 's'} ${list(left)}, which --only leaves out`);
+  } else if (user.length) {
+    const roots = applicationImports(runtime, user);
+    const s = selectPackages(runtime, roots);
+    chosen = s.files;
+    if (roots.length) {
+      said.push(`${yours} import${user.length > 1 ? '' : 's'} ${list(s.roots)}: deploying ${roots.length > 1 ? 'them' : 'it'}${s.needed.length ? ` and what ${roots.length > 1 ? 'they import' : 'it imports'}: ${list(s.needed)}` : ''} (--only chooses)`);
+    } else said.push(`${yours} import${user.length > 1 ? '' : 's'} none of the runtime's packages: deploying only ${user.length > 1 ? 'them' : 'it'} (--only chooses)`);
+  }
+  return { files: [...chosen, ...user], said };
 }
 
 const kb = (n: number) => (n < 1024 ? `${n} B` : `${(n / 1024).toFixed(1)} KB`);

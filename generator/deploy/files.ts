@@ -1,0 +1,44 @@
+// The files a project puts on a board: its runtime folder and generated modules, and the part of
+// wirestate's own runtime that every generated table needs. In a user's project the runtime
+// folder holds only the user's modules; the table interpreter (fsm.py) and its tracer
+// (fsmtrace.py) ship in the wirestate package, and come from there unless the project has its own.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { TOOLKIT_ROOT, projectFiles } from '../sim/device.ts';
+
+/** The modules of wirestate's runtime that tables need whatever the protocol, by board path. */
+const TABLE_RUNTIME = ['fsm.py', 'fsmtrace.py'];
+
+/** Where the package's own runtime is (its runtime-esp8266/). */
+export const PACKAGE_RUNTIME = path.join(TOOLKIT_ROOT, 'runtime-esp8266');
+
+/**
+ * The modules of the package's runtime that `files` (board path -> content) lacks: fsm.py and
+ * fsmtrace.py, as /lib/fsm.py and /lib/fsmtrace.py.
+ */
+export function tableRuntime(files: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of TABLE_RUNTIME) {
+    if (!(`/lib/${name}` in files)) out[`/lib/${name}`] = fs.readFileSync(path.join(PACKAGE_RUNTIME, name), 'utf8');
+  }
+  return out;
+}
+
+/**
+ * What a project deploys to /lib (board path -> source): every .py of `root`'s runtime folder and
+ * generated modules, and fsm.py and fsmtrace.py from the package where the runtime folder has none.
+ */
+export function boardSources(root: string): Record<string, string> {
+  const files = projectFiles(root);
+  return { ...files, ...tableRuntime(files) };
+}
+
+/** Where a package of /lib is on the host: the folder that holds it, and whether it is a folder (a package of modules) or one module. */
+export function hostPackage(root: string, name: string): { base: string; folder: boolean } {
+  for (const base of [path.join(root, 'runtime-esp8266'), path.join(root, 'generated', 'micropython'), PACKAGE_RUNTIME]) {
+    if (fs.existsSync(path.join(base, name)) && fs.statSync(path.join(base, name)).isDirectory()) return { base, folder: true };
+    if (fs.existsSync(path.join(base, `${name}.py`))) return { base, folder: false };
+  }
+  throw new Error(`no package ${name} under ${root}`);
+}
