@@ -9,10 +9,11 @@ import { trace } from './commands/trace.ts';
 import { deploy } from './commands/deploy.ts';
 import { repl } from './commands/repl.ts';
 import { run } from './commands/run.ts';
+import { freeze } from './commands/freeze.ts';
 import { version } from '../version.ts';
 
 export const commands: Command[] = [generate, visualise, sim, trace, demo, bench];
-commands.push(deploy, run, repl);
+commands.push(deploy, run, repl, freeze);
 
 function usage(): string {
   return [

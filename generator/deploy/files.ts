@@ -5,7 +5,10 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { UsageError } from '../cli/command.ts';
 import { TOOLKIT_ROOT, projectFiles } from '../sim/device.ts';
+import { packageOf } from './packages.ts';
+import { checkBoardPath, type BoardFile } from './sync.ts';
 
 /** The modules of wirestate's runtime that tables need whatever the protocol, by board path. */
 const TABLE_RUNTIME = ['fsm.py', 'fsmtrace.py'];
@@ -42,3 +45,27 @@ export function hostPackage(root: string, name: string): { base: string; folder:
   }
   throw new Error(`no package ${name} under ${root}`);
 }
+
+/** A file of the user's, named by option --`option`. */
+function readUserFile(file: string, option: string): Uint8Array {
+  if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new UsageError(`--${option}: no such file: ${file}`);
+  return fs.readFileSync(file);
+}
+
+/** The project's runtime and generated modules (board path and source), and the user's files. */
+export function projectAndUserFiles(root: string, main: string | undefined, apps: string[]): { runtime: BoardFile[]; user: BoardFile[] } {
+  const runtime: BoardFile[] = Object.entries(boardSources(root)).map(([p, text]) => ({ path: p, data: Buffer.from(text, 'utf8') }));
+  if (!runtime.some((f) => packageOf(f.path) !== 'fsm' && packageOf(f.path) !== 'fsmtrace')) {
+    throw new UsageError(`nothing to deploy: ${root} has no runtime-esp8266/ or generated/micropython/ with .py files`);
+  }
+  const user: BoardFile[] = [];
+  if (main !== undefined) user.push({ path: '/main.py', data: readUserFile(main, 'main') });
+  for (const app of apps) {
+    const boardPath = '/' + path.basename(app);
+    if (user.some((f) => f.path === boardPath)) throw new UsageError(`--app: ${boardPath} is deployed twice`);
+    user.push({ path: boardPath, data: readUserFile(app, 'app') });
+  }
+  for (const f of [...runtime, ...user]) checkBoardPath(f.path);
+  return { runtime, user };
+}
+

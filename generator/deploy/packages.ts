@@ -9,11 +9,11 @@ import type { BoardFile } from './sync.ts';
 
 const LIB = '/lib/';
 
-/** The package a board file belongs to ('/lib/uwebsockets/client.py' -> 'uwebsockets'), if it is in /lib. */
+/** The package a board file belongs to ('/lib/uwebsockets/client.py' -> 'uwebsockets', '/lib/fsm.mpy' -> 'fsm'), if it is in /lib. */
 export function packageOf(path: string): string | undefined {
   if (!path.startsWith(LIB)) return undefined;
   const first = path.slice(LIB.length).split('/')[0] as string;
-  return first.endsWith('.py') ? first.slice(0, -3) : first;
+  return first.replace(/\.m?py$/, '');
 }
 
 /**
@@ -96,7 +96,7 @@ export function selectPackages(files: BoardFile[], roots: string[]): Selection {
   const packages = packagesOf(files);
   const unknown = roots.filter((r) => !packages.has(r));
   if (unknown.length) {
-    throw new DeployError(`no package ${unknown.map((u) => `'${u}'`).join(', ')} to deploy; there are: ${[...packages.keys()].sort().join(', ')}`);
+    throw new DeployError(`no package ${unknown.map((u) => `'${u}'`).join(', ')} in the runtime; there are: ${[...packages.keys()].sort().join(', ')}`);
   }
   const all = closure(packages, roots);
   const chosen = new Set(all);
@@ -113,4 +113,34 @@ export function applicationImports(runtime: BoardFile[], app: BoardFile[]): stri
   const names = new Set<string>();
   for (const f of app) for (const n of importedNames(Buffer.from(f.data).toString('utf8'))) if (packages.has(n)) names.add(n);
   return [...names].sort();
+}
+
+const list = (names: string[]) => names.join(', ');
+
+/**
+ * What to deploy (or freeze) of `runtime`: the packages named in `only` and what they import;
+ * without `only`, those the user's files import and what they import; without user files,
+ * everything. `said` tells the user what was chosen and why.
+ */
+export function choosePackages(runtime: BoardFile[], user: BoardFile[], only: string[] | undefined, doing = 'deploying'): { files: BoardFile[]; said: string[] } {
+  const said: string[] = [];
+  const yours = list(user.map((f) => f.path.slice(1)));
+  const verb = user.length > 1 ? 'import' : 'imports';
+  if (only?.length) {
+    const s = selectPackages(runtime, only);
+    const they = s.roots.length > 1 ? 'they import' : 'it imports';
+    said.push(`only ${list(s.roots)}${s.needed.length ? `, and what ${they}: ${list(s.needed)}` : ''}`);
+    const chosen = new Set([...s.roots, ...s.needed]);
+    const left = applicationImports(runtime, user).filter((p) => !chosen.has(p));
+    if (left.length) said.push(`note: ${yours} ${verb} ${list(left)}, which --only leaves out`);
+    return { files: s.files, said };
+  }
+  if (!user.length) return { files: runtime, said };
+  const s = selectPackages(runtime, applicationImports(runtime, user));
+  const them = s.roots.length > 1 ? 'them' : 'it';
+  if (s.roots.length) {
+    const they = s.roots.length > 1 ? 'they import' : 'it imports';
+    said.push(`${yours} ${verb} ${list(s.roots)}: ${doing} ${them}${s.needed.length ? ` and what ${they}: ${list(s.needed)}` : ''} (--only chooses)`);
+  } else said.push(`${yours} ${verb} none of the runtime's packages (--only chooses)`);
+  return { files: s.files, said };
 }

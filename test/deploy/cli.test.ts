@@ -101,7 +101,7 @@ describe('deploy and run on the simulated board', () => {
   it('--only names a package there is: else exit 1, listing them', async () => {
     const r = await cli('deploy', '--root', root, '--only', 'uwebsocket');
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe("wirestate deploy: no package 'uwebsocket' to deploy; there are: dial, engineio_fsm, engineio_heartbeat_fsm, fsm, fsmtrace, socketio_manager_fsm, socketio_namespace_fsm, usocketio, uwebsockets, websocket_fsm\n");
+    expect(r.stderr).toBe("wirestate deploy: no package 'uwebsocket' in the runtime; there are: dial, engineio_fsm, engineio_heartbeat_fsm, fsm, fsmtrace, socketio_manager_fsm, socketio_namespace_fsm, usocketio, uwebsockets, websocket_fsm\n");
   });
 
   it('command lines that do not fit: exit 2', async () => {

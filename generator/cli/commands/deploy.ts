@@ -1,11 +1,10 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { boardSources } from '../../deploy/files.ts';
+import { projectAndUserFiles } from '../../deploy/files.ts';
 import { MPY_VERSION, checkMpyVersion, loadsMpy, precompile } from '../../deploy/mpy.ts';
-import { applicationImports, packageOf, selectPackages } from '../../deploy/packages.ts';
+import { choosePackages } from '../../deploy/packages.ts';
 import { RawRepl } from '../../deploy/rawrepl.ts';
-import { checkBoardPath, probe, sync, type BoardFile, type SyncReport } from '../../deploy/sync.ts';
+import { probe, sync, type BoardFile, type SyncReport } from '../../deploy/sync.ts';
 import { RESET_DETAILS, TARGET_DETAILS, TARGET_OPTIONS, openTarget, targetOptions } from '../../deploy/target.ts';
 import { EXIT_OK, UsageError, type Command } from '../command.ts';
 
@@ -80,50 +79,15 @@ export const deploy: Command = {
   },
 };
 
-function readUserFile(file: string, option: string): Uint8Array {
-  if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`--${option}: no such file: ${file}`);
-  return readFileSync(file);
-}
-
-const list = (names: string[]) => names.join(', ');
-
 /**
  * What a deploy sends: the project's runtime and generated modules (the packages chosen with
  * `only`, or else those the user's files import, with what they import), and the user's files;
  * and what to tell the user about the choice.
  */
 function hostFiles(root: string, main: string | undefined, apps: string[], only: string[] | undefined): { files: BoardFile[]; said: string[] } {
-  const runtime: BoardFile[] = Object.entries(boardSources(root)).map(([path, text]) => ({ path, data: Buffer.from(text, 'utf8') }));
-  if (!runtime.some((f) => packageOf(f.path) !== 'fsm' && packageOf(f.path) !== 'fsmtrace')) {
-    throw new UsageError(`nothing to deploy: ${root} has no runtime-esp8266/ or generated/micropython/ with .py files`);
-  }
-  const user: BoardFile[] = [];
-  if (main !== undefined) user.push({ path: '/main.py', data: readUserFile(main, 'main') });
-  for (const app of apps) {
-    const path = '/' + basename(app);
-    if (user.some((f) => f.path === path)) throw new UsageError(`--app: ${path} is deployed twice`);
-    user.push({ path, data: readUserFile(app, 'app') });
-  }
-  for (const f of [...runtime, ...user]) checkBoardPath(f.path);
-
-  const said: string[] = [];
-  const yours = list(user.map((f) => f.path.slice(1)));
-  let chosen = runtime;
-  if (only?.length) {
-    const s = selectPackages(runtime, only);
-    chosen = s.files;
-    said.push(`only ${list(s.roots)}${s.needed.length ? `, and what ${s.roots.length > 1 ? 'they import' : 'it imports'}: ${list(s.needed)}` : ''}`);
-    const left = applicationImports(runtime, user).filter((p) => !chosen.some((f) => packageOf(f.path) === p));
-    if (left.length) said.push(`note: ${yours} import${user.length > 1 ? '' : 's'} ${list(left)}, which --only leaves out`);
-  } else if (user.length) {
-    const roots = applicationImports(runtime, user);
-    const s = selectPackages(runtime, roots);
-    chosen = s.files;
-    if (roots.length) {
-      said.push(`${yours} import${user.length > 1 ? '' : 's'} ${list(s.roots)}: deploying ${roots.length > 1 ? 'them' : 'it'}${s.needed.length ? ` and what ${roots.length > 1 ? 'they import' : 'it imports'}: ${list(s.needed)}` : ''} (--only chooses)`);
-    } else said.push(`${yours} import${user.length > 1 ? '' : 's'} none of the runtime's packages: deploying only ${user.length > 1 ? 'them' : 'it'} (--only chooses)`);
-  }
-  return { files: [...chosen, ...user], said };
+  const { runtime, user } = projectAndUserFiles(root, main, apps);
+  const { files, said } = choosePackages(runtime, user, only);
+  return { files: [...files, ...user], said };
 }
 
 const kb = (n: number) => (n < 1024 ? `${n} B` : `${(n / 1024).toFixed(1)} KB`);
