@@ -2,7 +2,10 @@
 // through the same serial transport as a real port): the whole runtime, then running it from the
 // board's /lib; unchanged files skipped, --force, --dry-run, --prune, --mpy, user files, plain raw
 // mode for old firmware, and noise before the banner.
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeRoot, removeRoot } from '../generator/support.ts';
 import { startWebSocketServer, type LocalServer } from '../../generator/demo/servers.ts';
 import { DeployError } from '../../generator/deploy/link.ts';
 import { checkMpyVersion, compileMpy, loadsMpy, precompile } from '../../generator/deploy/mpy.ts';
@@ -185,6 +188,26 @@ describe('checks and compiling for --mpy', () => {
     expect(() => checkMpyVersion(0)).toThrow(/predates MicroPython 1\.19/);
     expect(() => checkMpyVersion(5)).toThrow('the board loads .mpy version 5, wirestate\'s mpy-cross writes version 6');
     expect(() => checkMpyVersion(6 | (3 << 8))).not.toThrow();
+  });
+
+  it('compiled modules are cached by name and source: unchanged ones are not compiled again', async () => {
+    const dir = makeRoot('mpy-cache');
+    try {
+      const one = [{ path: '/lib/a.py', data: Buffer.from('x = 1\n') }];
+      const first = await precompile(one, dir);
+      expect(first[0]?.path).toBe('/lib/a.mpy');
+      const cached = readdirSync(dir);
+      expect(cached).toHaveLength(1);
+      // What is in the cache is what a deploy sends.
+      writeFileSync(join(dir, cached[0] as string), 'cached');
+      expect(Buffer.from((await precompile(one, dir))[0]?.data as Uint8Array).toString()).toBe('cached');
+      // Another source, or the same source under another name, is compiled.
+      expect((await precompile([{ path: '/lib/a.py', data: Buffer.from('x = 2\n') }], dir))[0]?.data.subarray(0, 2)).toEqual(new Uint8Array([0x4d, 6]));
+      expect((await precompile([{ path: '/lib/b.py', data: Buffer.from('x = 1\n') }], dir))[0]?.data.subarray(0, 2)).toEqual(new Uint8Array([0x4d, 6]));
+      expect(readdirSync(dir)).toHaveLength(3);
+    } finally {
+      removeRoot(dir);
+    }
   });
 
   it('a module that does not compile is a clear error with mpy-cross\'s message', async () => {

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { projectAndUserFiles } from '../../deploy/files.ts';
 import { MPY_VERSION, checkMpyVersion, loadsMpy, precompile } from '../../deploy/mpy.ts';
@@ -57,7 +57,7 @@ export const deploy: Command = {
       const info = await probe(repl);
       let deployed = files;
       if (values.mpy) checkMpyVersion(info.mpy);
-      if (!values.py && loadsMpy(info.mpy)) deployed = await precompile(files);
+      if (!values.py && loadsMpy(info.mpy)) deployed = await precompile(files, join(root, '.cache', 'mpy'));
       else if (!values.py) console.log(`  as source: the board does not load .mpy version ${MPY_VERSION} (sys.implementation._mpy is ${info.mpy || 'missing'})`);
       report = await sync(repl, info, deployed, {
         force: Boolean(values.force),
