@@ -90,6 +90,16 @@ describe('deploy and run on the simulated board', () => {
     expect(again.stdout).toMatch(new RegExp(`\\n${websocket.length} files: 0 copied, ${websocket.length} unchanged;`));
   });
 
+  it('--no-runtime: only your files (the runtime frozen into the firmware); --prune removes the deployed runtime', async () => {
+    const r = await cli('deploy', '--root', root, '--no-runtime', '--main', join(root, 'main.py'), '--prune');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('\n  only your files: the runtime is frozen into the firmware\n');
+    expect(r.stdout).toContain('  removed /lib/uwebsockets/client.mpy (no longer deployed)\n');
+    expect(r.stdout).toMatch(/\n1 files: 1 copied, 0 unchanged, 9 removed; /);
+    expect(existsSync(join(flash, 'lib', 'fsm.mpy'))).toBe(false);
+    expect(existsSync(join(flash, 'main.py'))).toBe(true);
+  });
+
   it('a file of yours whose name has a control character: exit 1 before the board is touched', async () => {
     const odd = join(root, 'two\nlines.py');
     writeFileSync(odd, 'x = 1\n');
@@ -113,6 +123,8 @@ describe('deploy and run on the simulated board', () => {
       [['deploy', '--root', root, '--app', join(root, 'missing.py')], `--app: no such file: ${join(root, 'missing.py')}`],
       [['run'], 'missing FILE.py'],
       [['deploy', '--py', '--mpy'], '--py and --mpy do not go together'],
+      [['deploy', '--no-runtime', '--only', 'fsm', '--main', join(root, 'main.py')], '--no-runtime and --only do not go together'],
+      [['deploy', '--no-runtime'], '--no-runtime: nothing to deploy without --main or --app'],
     ] as const) {
       const r = await cli(...argv);
       expect(r.code, argv.join(' ')).toBe(2);

@@ -17,6 +17,7 @@ export const deploy: Command = {
     main: { type: 'string', description: 'your main.py, copied to /main.py' },
     app: { type: 'string', multiple: true, description: 'another file of yours, copied to / (repeat for more)' },
     only: { type: 'string', multiple: true, description: 'deploy only this package of /lib and what it imports, e.g. uwebsockets (repeat for more)' },
+    'no-runtime': { type: 'boolean', description: 'deploy only your files: the runtime is frozen into the firmware (wirestate freeze)' },
     py: { type: 'boolean', description: 'send the modules as source (.py), not precompiled' },
     mpy: { type: 'boolean', description: 'precompile to .mpy, and fail if the board cannot load them (the default precompiles when it can)' },
     force: { type: 'boolean', description: 'copy files even when the board already has them' },
@@ -42,8 +43,10 @@ export const deploy: Command = {
   async run({ values, positionals }) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     if (values.py && values.mpy) throw new UsageError('--py and --mpy do not go together');
+    if (values['no-runtime'] && values.only) throw new UsageError('--no-runtime and --only do not go together');
+    if (values['no-runtime'] && values.main === undefined && values.app === undefined) throw new UsageError('--no-runtime: nothing to deploy without --main or --app');
     const root = resolve((values.root as string | undefined) ?? '.');
-    const { files, said } = hostFiles(root, values.main as string | undefined, (values.app as string[] | undefined) ?? [], values.only as string[] | undefined);
+    const { files, said } = hostFiles(root, values.main as string | undefined, (values.app as string[] | undefined) ?? [], values.only as string[] | undefined, !values['no-runtime']);
     const opts = targetOptions(values, root);
     const started = performance.now();
     const target = await openTarget(opts);
@@ -81,11 +84,12 @@ export const deploy: Command = {
 
 /**
  * What a deploy sends: the project's runtime and generated modules (the packages chosen with
- * `only`, or else those the user's files import, with what they import), and the user's files;
- * and what to tell the user about the choice.
+ * `only`, or else those the user's files import, with what they import; none without
+ * `withRuntime`), and the user's files; and what to tell the user about the choice.
  */
-function hostFiles(root: string, main: string | undefined, apps: string[], only: string[] | undefined): { files: BoardFile[]; said: string[] } {
+function hostFiles(root: string, main: string | undefined, apps: string[], only: string[] | undefined, withRuntime: boolean): { files: BoardFile[]; said: string[] } {
   const { runtime, user } = projectAndUserFiles(root, main, apps);
+  if (!withRuntime) return { files: user, said: ['only your files: the runtime is frozen into the firmware'] };
   const { files, said } = choosePackages(runtime, user, only);
   return { files: [...files, ...user], said };
 }
