@@ -78,7 +78,6 @@ export function parseManifest(text: string): string[] {
  */
 export function checkBoardPath(path: string): void {
   const shown = JSON.stringify(path);
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f-\u009f]/.test(path)) throw new DeployError(`${shown}: a file name on the board may not hold control characters (newline, tab, ...); rename the file`);
   if (!path.startsWith('/') || path.split('/').slice(1).some((p) => p === '' || p === '.' || p === '..')) {
     throw new DeployError(`${shown}: not a board path wirestate can write (absolute, without empty, '.' or '..' parts)`);
