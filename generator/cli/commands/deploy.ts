@@ -11,7 +11,7 @@ import { EXIT_OK, UsageError, type Command } from '../command.ts';
 export const deploy: Command = {
   name: 'deploy',
   summary: 'Copy the runtime and the generated modules (and your main.py and app files) to a board: over USB serial, WebREPL, or to the simulated board.',
-  usage: 'deploy [--port PATH | --webrepl URL | --sim] [--main FILE] [--app FILE]... [--only PACKAGE]... [--py | --mpy] [--force] [--dry-run] [--prune]',
+  usage: 'deploy [--port PATH | --webrepl URL | --sim] [--main FILE] [--app FILE]... [--only PACKAGE... | --no-runtime] [--py | --mpy] [--force] [--dry-run] [--prune]',
   options: {
     ...TARGET_OPTIONS,
     main: { type: 'string', description: 'your main.py, copied to /main.py' },
@@ -61,7 +61,10 @@ export const deploy: Command = {
       let deployed = files;
       if (values.mpy) checkMpyVersion(info.mpy);
       if (!values.py && loadsMpy(info.mpy)) deployed = await precompile(files, join(root, '.cache', 'mpy'));
-      else if (!values.py) console.log(`  as source: the board does not load .mpy version ${MPY_VERSION} (sys.implementation._mpy is ${info.mpy || 'missing'})`);
+      else if (!values.py) {
+        const why = info.mpy ? `it loads version ${info.mpy & 0xff}` : 'it has no sys.implementation._mpy: MicroPython before 1.19';
+        console.log(`  as source: the board does not load .mpy version ${MPY_VERSION} (${why})`);
+      }
       report = await sync(repl, info, deployed, {
         force: Boolean(values.force),
         dryRun: Boolean(values['dry-run']),
