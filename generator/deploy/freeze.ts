@@ -9,6 +9,9 @@ import { hostPackage } from './files.ts';
 import { packageOf } from './packages.ts';
 import type { BoardFile } from './sync.ts';
 
+/** How a manifest written by freeze begins: one that does not is the user's, and is not overwritten. */
+export const HEADER = '# Written by `wirestate freeze`';
+
 /** The port's own manifest: the frozen modules the firmware needs (on the ESP8266, _boot.py mounts the filesystem). */
 export const PORT_MANIFEST = '$(PORT_DIR)/boards/manifest.py';
 
@@ -38,7 +41,7 @@ const str = (s: string) => JSON.stringify(s);
 export function manifestPy(o: ManifestOptions): string {
   const packages = [...new Set(o.runtime.map((f) => packageOf(f.path) as string))].sort();
   const lines = [
-    `# Written by \`wirestate freeze\` (wirestate ${version}): the runtime and the tables frozen into`,
+    `${HEADER} (wirestate ${version}): the runtime and the tables frozen into`,
     '# the firmware, where they run from flash. Build it from a MicroPython checkout, e.g. for an ESP8266:',
     '#',
     '#   make -C ports/esp8266 BOARD=ESP8266_GENERIC FROZEN_MANIFEST=/full/path/to/manifest.py',

@@ -87,6 +87,19 @@ describe('freeze', () => {
     }
   });
 
+  it("a manifest of the user's is not overwritten without --force", async () => {
+    const out = join(root, 'own.py');
+    writeFileSync(out, 'include("$(PORT_DIR)/boards/manifest.py")\nmodule("mine.py")\n');
+    const r = await cli('freeze', '--root', root, '--out', out);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`wirestate freeze: ${out} exists and wirestate freeze did not write it: --force overwrites it; or write this one elsewhere (--out) and include() it from yours\n`);
+    expect(readFileSync(out, 'utf8')).toContain('mine.py');
+    // One it wrote is rewritten; --force overwrites the user's.
+    expect((await cli('freeze', '--root', root, '--out', join(root, 'manifest.py'))).code).toBe(0);
+    expect((await cli('freeze', '--root', root, '--out', out, '--force')).code).toBe(0);
+    expect(frozen(out).files).toEqual(expected());
+  });
+
   it('an unknown package: exit 1, nothing written', async () => {
     const out = join(root, 'none.py');
     const r = await cli('freeze', '--root', root, '--out', out, '--only', 'nope');

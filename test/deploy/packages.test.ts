@@ -51,6 +51,13 @@ describe("the runtime's packages", () => {
     expect(selectPackages(runtime, ['fsmtrace']).needed).toEqual(['fsm']);
   });
 
+  it('several packages: what each imports, once', () => {
+    const s = selectPackages(runtime, ['fsmtrace', 'uwebsockets', 'fsmtrace']);
+    expect(s.roots).toEqual(['fsmtrace', 'uwebsockets']);
+    expect(s.needed).toEqual(['dial', 'fsm', 'websocket_fsm']);
+    expect(new Set(s.files.map((f) => f.path)).size).toBe(s.files.length);
+  });
+
   it('follows what a package imports, not what its name suggests: a module added to the runtime is picked up', () => {
     const extra = [...runtime, file('/lib/extra.py', 'x = 1\n')];
     const patched = extra.map((f) => (f.path === '/lib/dial.py' ? file(f.path, Buffer.from(f.data).toString('utf8') + '\ndef f():\n    import extra\n') : f));
