@@ -24,7 +24,9 @@ export function packageOf(path: string): string | undefined {
  */
 export function importedNames(source: string, own?: string): string[] {
   const names = new Set<string>();
-  const code = source.replace(/#[^\n]*/g, '');
+  // Continuation lines joined. Comments stay: cutting at '#' would cut `s = '#'; import x`, and
+  // a comment reads as an import only after ':' or ';' (an over-read).
+  const code = source.replace(/\\\r?\n/g, ' ');
   for (const m of code.matchAll(/(?:^|[;:])[ \t]*import[ \t]+([^\n;]+)/gm)) {
     for (const part of (m[1] as string).split(',')) {
       const name = /^\s*([A-Za-z_]\w*)/.exec(part)?.[1];

@@ -22,8 +22,11 @@ describe('imports read from source', () => {
       "p = __import__('q')",
       '# import commented',
       'x = 2  # from not_this import y',
+      "s = '#'; import r",
+      'import s, \\',
+      '    t',
     ].join('\n');
-    expect(importedNames(src).sort()).toEqual(['a', 'b', 'e', 'f', 'i', 'l', 'm', 'o', 'q']);
+    expect(importedNames(src).sort()).toEqual(['a', 'b', 'e', 'f', 'i', 'l', 'm', 'o', 'q', 'r', 's', 't']);
   });
 
   it('a relative import names the package the module is in', () => {
