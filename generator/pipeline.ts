@@ -16,7 +16,7 @@ import { encode, TableLimitError, type Tables } from './analyses/encode.ts';
 import { checkDrift, readRuntime } from './analyses/drift.ts';
 import { micropythonModuleName, runtimeIds } from './analyses/ids.ts';
 import { emitMicropython } from './backends/micropython.ts';
-import { emitDiagramIndex, emitDiagrams } from './backends/diagrams.ts';
+import { emitDiagramIndex, emitDiagrams, renderSvg } from './backends/diagrams.ts';
 import { loadLayout, type Layout } from './config/config.ts';
 import { RenderCache } from './cache.ts';
 
@@ -138,7 +138,7 @@ export async function build(root: string): Promise<Build> {
     outputs.set(`${layout.xstate}/${machine.name}.ts`, xstate);
   }
   const diagrams = machines.map((c) => emitDiagrams(c.machine));
-  const svgs = await Promise.all(diagrams.map((d) => cache.get('svg', d.dot, async () => (await import('./backends/diagrams.ts')).renderSvg(d.dot))));
+  const svgs = await Promise.all(diagrams.map((d) => cache.get('svg', d.dot, () => renderSvg(d.dot))));
   machines.forEach(({ machine }, i) => {
     outputs.set(`${layout.diagrams}/${machine.name}.dot`, diagrams[i]!.dot);
     outputs.set(`${layout.diagrams}/${machine.name}.svg`, svgs[i]!);
