@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../cli/command.ts';
+import { loadLayout } from '../config/config.ts';
 import { TOOLKIT_ROOT, projectFiles } from '../sim/device.ts';
 import { packageOf } from './packages.ts';
 import { checkBoardPath, type BoardFile } from './sync.ts';
@@ -37,9 +38,14 @@ export function boardSources(root: string): Record<string, string> {
   return { ...files, ...tableRuntime(files) };
 }
 
-/** Where a package of /lib is on the host: the folder that holds it, and whether it is a folder (a package of modules) or one module. */
+/**
+ * Where a package of /lib is on the host: the folder that holds it (the project's runtime or
+ * generated folder, as configured, or the package's runtime), and whether it is a folder (a
+ * package of modules) or one module.
+ */
 export function hostPackage(root: string, name: string): { base: string; folder: boolean } {
-  for (const base of [path.join(root, 'runtime-esp8266'), path.join(root, 'generated', 'micropython'), PACKAGE_RUNTIME]) {
+  const layout = loadLayout(root);
+  for (const base of [path.join(root, layout.runtime), path.join(root, layout.micropython), PACKAGE_RUNTIME]) {
     if (fs.existsSync(path.join(base, name)) && fs.statSync(path.join(base, name)).isDirectory()) return { base, folder: true };
     if (fs.existsSync(path.join(base, `${name}.py`))) return { base, folder: false };
   }
@@ -56,7 +62,8 @@ function readUserFile(file: string, option: string): Uint8Array {
 export function projectAndUserFiles(root: string, main: string | undefined, apps: string[]): { runtime: BoardFile[]; user: BoardFile[] } {
   const runtime: BoardFile[] = Object.entries(boardSources(root)).map(([p, text]) => ({ path: p, data: Buffer.from(text, 'utf8') }));
   if (!runtime.some((f) => packageOf(f.path) !== 'fsm' && packageOf(f.path) !== 'fsmtrace')) {
-    throw new UsageError(`nothing to deploy: ${root} has no runtime-esp8266/ or generated/micropython/ with .py files`);
+    const layout = loadLayout(root);
+    throw new UsageError(`nothing to deploy: ${root} has no ${layout.runtime}/ or ${layout.micropython}/ with .py files`);
   }
   const user: BoardFile[] = [];
   if (main !== undefined) user.push({ path: '/main.py', data: readUserFile(main, 'main') });

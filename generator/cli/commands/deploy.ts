@@ -26,8 +26,9 @@ export const deploy: Command = {
     'no-deflate': { type: 'boolean', description: 'never deflate files on the way (they still travel as base64)' },
   },
   details: [
-    'Deploys the .py modules of runtime-esp8266/ (keeping its packages) and generated/micropython/ to /lib,',
-    "and fsm.py and fsmtrace.py from wirestate's own runtime when runtime-esp8266/ has none.",
+    'Deploys the .py modules of the runtime folder (keeping its packages) and the generated micropython/',
+    "folder to /lib (runtime-esp8266/ and generated/ unless wirestate.config.json says otherwise), and",
+    "fsm.py and fsmtrace.py from wirestate's own runtime when the runtime folder has none.",
     `Modules are precompiled to .mpy when the board loads .mpy version ${MPY_VERSION} (MicroPython 1.19 and later);`,
     'main.py and boot.py stay source. A .py next to a deployed .mpy is removed (it would be imported instead).',
     'With --only, or else with --main/--app, only the packages named (or that your files import) go, with',
