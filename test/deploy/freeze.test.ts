@@ -87,6 +87,22 @@ describe('freeze', () => {
     }
   });
 
+  it('finds the runtime and the tables in the folders wirestate.config.json names', async () => {
+    const project = makeRoot('freeze-layout');
+    try {
+      writeFileSync(join(project, 'wirestate.config.json'), JSON.stringify({ runtime: 'src/device', generated: 'out' }));
+      cpSync(join(repoRoot, 'runtime-esp8266'), join(project, 'src', 'device'), { recursive: true });
+      cpSync(join(repoRoot, 'generated', 'micropython'), join(project, 'out', 'micropython'), { recursive: true });
+      const out = join(project, 'manifest.py');
+      expect((await cli('freeze', '--root', project, '--out', out, '--only', 'usocketio')).code).toBe(0);
+      expect(frozen(out).files).toEqual(expected(/^\/lib\/(?!fsmtrace)/));
+      expect(readFileSync(out, 'utf8')).toContain('package("usocketio", base_path="src/device")\n');
+      expect(readFileSync(out, 'utf8')).toContain('module("websocket_fsm.py", base_path="out/micropython")\n');
+    } finally {
+      removeRoot(project);
+    }
+  });
+
   it("a manifest of the user's is not overwritten without --force", async () => {
     const out = join(root, 'own.py');
     writeFileSync(out, 'include("$(PORT_DIR)/boards/manifest.py")\nmodule("mine.py")\n');
