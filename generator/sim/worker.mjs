@@ -109,6 +109,37 @@ function stashReserve(n) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Out-of-memory injection (board module `simfault`, for tests): a read that raises MemoryError
+// as the allocation of its result would on the board, or a read that returns its data and leaves
+// the heap locked (micropython.heap_lock: every allocation raises MemoryError) until the code
+// next calls into the board. Armed only inside simfault.run(), which releases the heap before
+// it returns or raises: an exception that reaches the top level with the heap locked would
+// stop the VM.
+
+const NOMEM = -100003; // result code: the read fails as its allocation would
+const fault = { lockAfter: 0, failAt: 0, locked: false, fired: 0 };
+// Looked up once: making a JavaScript reference to a Python object allocates, which a locked
+// heap refuses.
+const micropythonModule = mp.pyimport('micropython');
+const heapLock = micropythonModule.heap_lock;
+const heapUnlock = micropythonModule.heap_unlock;
+
+function faultRelease() {
+  if (!fault.locked) return;
+  fault.locked = false;
+  heapUnlock();
+}
+
+/** Whether this allocating read fails (counts the reads while simfault.run(fail_read=n) is armed). */
+function faultFails() {
+  if (fault.failAt > 0 && --fault.failAt === 0) {
+    fault.fired++;
+    return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Requests to the main thread.
 
 function hostCall(msg, transfer) {
@@ -256,6 +287,7 @@ function collector() {
 }
 
 function sockRead(s, n) {
+  if (faultFails()) return NOMEM;
   const c = collector();
   const r = streamRead(s, n, c.sink);
   return r < 0 ? r : c.finish(r);
@@ -267,6 +299,7 @@ function sockReadinto(s, addr, n) {
 
 function sockRecv(s, n) {
   if (n <= 0) return 0;
+  if (faultFails()) return NOMEM;
   const r = lowRead(s, n);
   if (typeof r === 'number') return r;
   heap().set(r, stashReserve(r.length));
@@ -275,6 +308,7 @@ function sockRecv(s, n) {
 
 /** mp_stream_unbuffered_readline: byte by byte up to and including '\n' (or `limit` bytes). */
 function sockReadline(s, limit) {
+  if (faultFails()) return NOMEM;
   const bytes = [];
   while (limit < 0 || bytes.length < limit) {
     const r = lowRead(s, 1);
@@ -496,10 +530,31 @@ const hostFunctions = {
     if (us > 0) Atomics.wait(sleepCell, 0, 0, us / 1000);
     return 0;
   },
+  fault_arm: (lockAfter, failAt) => {
+    fault.lockAfter = lockAfter;
+    fault.failAt = failAt;
+    fault.fired = 0;
+    return 0;
+  },
+  // After a read returned data (its result already made): lock the heap if this is the read.
+  fault_read: () => {
+    if (fault.lockAfter > 0 && --fault.lockAfter === 0) {
+      heapLock();
+      fault.locked = true;
+      fault.fired++;
+    }
+    return 0;
+  },
+  fault_disarm: () => {
+    fault.lockAfter = 0;
+    fault.failAt = 0;
+    return fault.fired;
+  },
 };
 
 for (const [name, fn] of Object.entries(hostFunctions)) {
   hostFunctions[name] = (...args) => {
+    faultRelease(); // any call into the board ends a simfault lock
     try {
       const r = fn(...args);
       return r === undefined ? null : r;
@@ -510,6 +565,14 @@ for (const [name, fn] of Object.entries(hostFunctions)) {
   };
 }
 mp.registerJsModule('_simhost', hostFunctions);
+// Board modules reach the host functions through a plain Python object holding a reference to
+// each: looking an attribute up on the JavaScript module makes a new proxy object, which a
+// locked heap (simfault) refuses.
+mp.runPython(
+  'import sys, _simhost\nclass _Host:\n    pass\n_h = _Host()\n' +
+    Object.keys(hostFunctions).map((n) => `_h.${n} = _simhost.${n}\n`).join('') +
+    "sys.modules['_simhost'] = _h\ndel sys, _simhost, _Host, _h\n",
+);
 
 // ---------------------------------------------------------------------------------------------
 // Filesystem: board modules in /board (ahead of the VM's frozen modules and /lib), user files.
