@@ -50,6 +50,8 @@ interface HostSocket {
   queued: number;
   paused: boolean;
   closed: boolean;
+  /** Bytes written by the board that the host's TCP stack has taken (ST_ACCEPTED). */
+  accepted: number;
 }
 
 type FromWorker =
@@ -261,7 +263,17 @@ export class SimDevice {
         break;
       case 'send': {
         const hs = this.sockets.get(m.id);
-        if (hs && !hs.closed) hs.stream.write(m.bytes);
+        if (hs && !hs.closed) {
+          const n = m.bytes.length;
+          // The callback runs once the bytes are handed to the TCP stack (or the write failed):
+          // then they leave the board's send buffer.
+          hs.stream.write(m.bytes, () => {
+            if (hs.closed) return;
+            hs.accepted = (hs.accepted + n) | 0;
+            this.setField(hs.slot, P.ST_ACCEPTED, hs.accepted);
+            this.bump();
+          });
+        }
         break;
       }
       case 'done': {
@@ -396,13 +408,14 @@ export class SimDevice {
     // allowHalfOpen: lwIP keeps sending after the peer's FIN until the board closes the socket.
     // Nagle's algorithm stays on (Node's default), as in lwIP.
     const raw = new net.Socket({ allowHalfOpen: true });
-    const hs: HostSocket = { slot, raw, stream: raw, queue: [], queued: 0, paused: false, closed: false };
+    const hs: HostSocket = { slot, raw, stream: raw, queue: [], queued: 0, paused: false, closed: false, accepted: 0 };
     this.sockets.set(slot, hs);
     raw.on('error', (err) => this.setState(hs, P.S_ERROR, this.mapError(hs, err)));
     raw.on('connect', () => this.setState(hs, P.S_CONNECTED));
     this.listen(hs, raw);
     this.setField(slot, P.ST_QUEUED, 0);
     this.setField(slot, P.ST_TLS, P.TLS_NONE);
+    this.setField(slot, P.ST_ACCEPTED, 0);
     this.setState(hs, P.S_CONNECTING);
     raw.connect({ host: ip, port, family: 4 });
   }

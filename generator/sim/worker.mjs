@@ -165,7 +165,7 @@ function waitChange(gen, deadline) {
 
 /**
  * @typedef {{ slot: number, timeout: number, started: boolean, rstHandled: boolean, badf: boolean,
- *   tls: boolean, dead: boolean, chunks: Uint8Array[], off: number, cached: number }} Sock
+ *   tls: boolean, dead: boolean, chunks: Uint8Array[], off: number, cached: number, sent: number }} Sock
  */
 /** @type {Map<number, Sock>} */
 const socks = new Map();
@@ -179,7 +179,7 @@ function sockNew() {
   if (slot < 0) return -E.ENOMEM;
   slotUsed[slot] = true;
   const h = nextHandle++;
-  socks.set(h, { slot, timeout: -1, started: false, rstHandled: false, badf: false, tls: false, dead: false, chunks: [], off: 0, cached: 0 });
+  socks.set(h, { slot, timeout: -1, started: false, rstHandled: false, badf: false, tls: false, dead: false, chunks: [], off: 0, cached: 0, sent: 0 });
   return h;
 }
 
@@ -328,21 +328,76 @@ function sockReadline(s, limit) {
   return bytes.length;
 }
 
-function sockWrite(s, addr, n) {
+/** Room in the board's send buffer: lwIP's tcp_sndbuf(). */
+function sndbuf(s) {
+  return P.SND_BUF - ((s.sent - st(s, P.ST_ACCEPTED)) | 0);
+}
+
+/** Why a write cannot go out now: a negative errno, 0 (axTLS: nothing written), or null. */
+function writeBlocked(s) {
   if (s.badf) return -E.EBADF;
   const state = st(s, P.ST_STATE);
-  if (s.tls) {
-    if (s.dead || state === P.S_ERROR) return 0; // axTLS: write on a lost connection gives 0
-  } else {
-    if (!s.started) return -E.ENOTCONN;
-    // After a read consumed ECONNRESET the board writes through a NULL pcb (undefined
-    // behaviour); the simulator keeps raising ECONNRESET instead.
-    if (state === P.S_ERROR) return s.rstHandled ? -E.ECONNRESET : -st(s, P.ST_ERRNO);
+  if (s.tls) return s.dead || state === P.S_ERROR ? 0 : null; // axTLS: write on a lost connection gives 0
+  if (!s.started) return -E.ENOTCONN;
+  // After a read consumed ECONNRESET the board writes through a NULL pcb (undefined
+  // behaviour); the simulator keeps raising ECONNRESET instead.
+  if (state === P.S_ERROR) return s.rstHandled ? -E.ECONNRESET : -st(s, P.ST_ERRNO);
+  return null;
+}
+
+/**
+ * One lwip_tcp_send: with no room, a non-blocking socket gets EAGAIN, a blocking one waits (per
+ * its timeout: ETIMEDOUT) for at least 16 bytes of room; then what fits is written. Returns
+ * the count written or a negative errno.
+ */
+function tcpSend(s, addr, n) {
+  const blocked = writeBlocked(s);
+  if (blocked !== null) return blocked;
+  let room = sndbuf(s);
+  if (room === 0) {
+    if (s.timeout === 0) return -E.EAGAIN;
+    const deadline = s.timeout < 0 ? Infinity : performance.now() + s.timeout;
+    for (;;) {
+      const gen = Atomics.load(ctl, P.CTL_GEN);
+      const now = writeBlocked(s);
+      if (now !== null) return now;
+      room = sndbuf(s);
+      if (room >= 16) break; // lwIP waits for 16 bytes of room, to avoid tiny segments
+      if (performance.now() >= deadline) return -E.ETIMEDOUT;
+      waitChange(gen, deadline);
+    }
   }
-  const bytes = heap().slice(addr, addr + n);
+  const k = Math.min(room, n);
+  const bytes = heap().slice(addr, addr + k);
   flushOut();
   port.postMessage({ t: 'send', id: s.slot, bytes }, [bytes.buffer]);
-  return n;
+  s.sent = (s.sent + k) | 0;
+  return k;
+}
+
+/** Stream write (mp_stream_rw): sends until all is written; EAGAIN after some bytes ends it early. */
+function sockWrite(s, addr, n) {
+  let done = 0;
+  while (done < n) {
+    const r = tcpSend(s, addr + done, n - done);
+    if (r < 0) return r === -E.EAGAIN && done > 0 ? done : r;
+    if (r === 0) break;
+    done += r;
+  }
+  return done;
+}
+
+/** socket.sendall (lwip_socket_sendall): non-blocking, all of it fits now or EAGAIN with nothing sent. */
+function sockSendall(s, addr, n) {
+  if (s.timeout === 0 && writeBlocked(s) === null && n > sndbuf(s)) return -E.EAGAIN;
+  let done = 0;
+  while (done < n) {
+    const r = tcpSend(s, addr + done, n - done);
+    if (r < 0) return r;
+    if (r === 0) break;
+    done += r;
+  }
+  return done;
 }
 
 function sockConnect(s, ip, portNum) {
@@ -394,9 +449,9 @@ function readiness(s, mask) {
     case P.S_CONNECTING:
       return 0;
     case P.S_CONNECTED:
-      return (data ? mask & POLLIN : 0) | (mask & POLLOUT);
+      return (data ? mask & POLLIN : 0) | (sndbuf(s) > 0 ? mask & POLLOUT : 0);
     case P.S_PEER_CLOSED:
-      return mask & (POLLIN | POLLOUT);
+      return (mask & POLLIN) | (sndbuf(s) > 0 ? mask & POLLOUT : 0);
     case P.S_ERROR:
       if (s.rstHandled) return (mask & POLLIN) | POLLHUP;
       if (st(s, P.ST_ERRNO) === E.ECONNRESET) return (mask & (POLLIN | POLLOUT)) | POLLERR | POLLHUP;
@@ -496,6 +551,8 @@ const hostFunctions = {
   readinto: withSock(sockReadinto),
   readline: withSock(sockReadline),
   write: withSock(sockWrite),
+  send: withSock((s, addr, n) => tcpSend(s, addr, n)),
+  sendall: withSock(sockSendall),
   close: sockClose,
   poll,
   resolve,

@@ -135,13 +135,22 @@ class socket(_Stream):
         return _got(_bytes(k), k)
 
     def send(self, buf):
+        # One lwIP send: with no room in the send buffer it waits (blocking, per the timeout) or
+        # raises EAGAIN (non-blocking); then it sends what fits and returns that count.
         if isinstance(buf, str):
             buf = buf.encode()
         n = len(buf)
-        k = _h.write(self._id, _addr(buf), n) if n else 0
+        k = _h.send(self._id, _addr(buf), n) if n else 0
         if k < 0:
             raise OSError(-k)
         return k
 
     def sendall(self, buf):
-        self.send(buf)
+        # Blocking: sends everything, waiting for room. Non-blocking: EAGAIN with nothing sent
+        # unless all of it fits now.
+        if isinstance(buf, str):
+            buf = buf.encode()
+        n = len(buf)
+        k = _h.sendall(self._id, _addr(buf), n) if n else 0
+        if k < 0:
+            raise OSError(-k)
