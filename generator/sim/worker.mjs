@@ -140,6 +140,70 @@ function faultFails() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// What the ESP8266 firmware lacks (generator/analyses/esp8266-generic.json): each .py module
+// is checked (on the host: the main thread runs the check) the first time it is imported, and
+// refused with ImportError naming what it uses. Checked files are remembered by path, time
+// and size. Off when the device is booted with `firmware: null`.
+
+const firmwareCheck = workerData.firmwareCheck !== false;
+/** @type {Map<string, { stamp: string, verdict: string | null }>} */
+const checked = new Map();
+
+function isFile(p) {
+  try {
+    return mp.FS.isFile(mp.FS.stat(p).mode);
+  } catch {
+    return false;
+  }
+}
+
+function isDir(p) {
+  try {
+    return mp.FS.isDir(mp.FS.stat(p).mode);
+  } catch {
+    return false;
+  }
+}
+
+/** The .py file the VM would load for a dotted name (as folders), or null (.mpy, a board module, none). */
+function sourceOf(rel) {
+  const cwd = mp.FS.cwd();
+  for (const dir of [cwd === '/' ? '' : cwd, '/board', '/lib']) {
+    const base = `${dir}/${rel}`;
+    if (isDir(base)) return dir !== '/board' && isFile(`${base}/__init__.py`) ? `${base}/__init__.py` : null;
+    if (isFile(`${base}.py`)) return dir === '/board' ? null : `${base}.py`;
+    if (isFile(`${base}.mpy`)) return null;
+  }
+  return null;
+}
+
+/** Why the board could not run this .py file (the first of what it uses that the firmware lacks), or null. */
+function firmwareVerdict(file) {
+  const st = mp.FS.stat(file);
+  const stamp = `${st.mtime?.getTime?.() ?? st.mtime}:${st.size}`;
+  const known = checked.get(file);
+  if (known && known.stamp === stamp) return known.verdict;
+  const source = mp.FS.readFile(file, { encoding: 'utf8' });
+  const n = hostCall({ t: 'req', op: 'check', path: file, source });
+  const verdict = n > 0 ? new TextDecoder().decode(shared.slice(0, n)) : null;
+  checked.set(file, { stamp, verdict });
+  return verdict;
+}
+
+/** For the import hook: the verdict on module `name` (and its packages), or on name.sub when sub is given. */
+function checkImport(name, sub) {
+  if (!firmwareCheck) return null;
+  if (sub === '*') return null;
+  const parts = (sub ? `${name}.${sub}` : name).split('.');
+  for (let i = sub ? parts.length : 1; i <= parts.length; i++) {
+    const file = sourceOf(parts.slice(0, i).join('/'));
+    const verdict = file ? firmwareVerdict(file) : null;
+    if (verdict) return verdict;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Requests to the main thread.
 
 function hostCall(msg, transfer) {
@@ -587,6 +651,7 @@ const hostFunctions = {
     if (us > 0) Atomics.wait(sleepCell, 0, 0, us / 1000);
     return 0;
   },
+  check_import: checkImport,
   fault_arm: (lockAfter, failAt) => {
     fault.lockAfter = lockAfter;
     fault.failAt = failAt;
@@ -651,6 +716,53 @@ function writeFile(path, data) {
   mp.FS.writeFile(path, data);
 }
 
+// Installed after the board modules are imported: an import hook (builtins.__import__) that
+// refuses the VM's bridges to JavaScript (`js`, `jsffi`, and `_simhost`, the board modules'
+// host functions) and, through check_import, modules that use what the ESP8266 firmware lacks;
+// and builtins the firmware does not have (compile, execfile, complex; pow with three
+// arguments) replaced by ones that fail as the board does. The hook allocates nothing, so heap
+// figures of imports are unchanged. runFile uses the VM's compile, kept as __sim_compile__.
+const BOARD_GUARD = `
+def __sim_guard__():
+    import builtins, sys, _simhost
+    imp = builtins.__import__
+    check = _simhost.check_import
+    modules = sys.modules
+    bridges = ('js', 'jsffi', '_simhost')
+    def __import__(name, globals=None, locals=None, fromlist=None, level=0):
+        if name in bridges:
+            raise ImportError("no module named '%s'" % name)
+        if level == 0:
+            if name not in modules:
+                why = check(name, None)
+                if why:
+                    raise ImportError(why)
+            if fromlist:
+                for sub in fromlist:
+                    why = check(name, sub)
+                    if why:
+                        raise ImportError(why)
+        return imp(name, globals, locals, fromlist, level)
+    builtins.__import__ = __import__
+    def missing(name):
+        def f(*args, **kw):
+            raise NameError("name '%s' isn't defined" % name)
+        return f
+    builtins.__sim_compile__ = builtins.compile
+    builtins.compile = missing('compile')
+    builtins.execfile = missing('execfile')
+    builtins.complex = missing('complex')
+    p = builtins.pow
+    def pow(x, y, *z):
+        if z:
+            raise TypeError('function takes 2 positional arguments but 3 were given')
+        return p(x, y)
+    builtins.pow = pow
+    del modules['_simhost']
+__sim_guard__()
+del __sim_guard__
+`;
+
 const boardDir = fileURLToPath(new URL('./board/', import.meta.url));
 const boardModules = [];
 for (const name of readdirSync(boardDir).sort()) {
@@ -672,10 +784,21 @@ const heapBefore = gcModule.mem_alloc();
 mp.runPython(
   "import sys\nsys.path[:] = ['', '/board', '.frozen', '/lib']\n" +
     boardModules.map((m) => `__import__(${JSON.stringify(m)})`).join('\n') +
-    '\ndel sys\n',
+    '\ndel sys\n' +
+    BOARD_GUARD,
 );
 gcModule.collect();
 const boardHeapBytes = gcModule.mem_alloc() - heapBefore;
+
+// No way from Python to the worker's JavaScript: the VM's `js` module (JavaScript's globals)
+// finds nothing, and JavaScript functions reached through a proxy (the host functions, or
+// objects made with jsffi) have no `constructor` to compile code with. Together with the import
+// hook above (no `js`, `jsffi`, `_simhost`), a script cannot reach the host's files or
+// processes. This is defence in depth for scripts one means to run, not a security boundary.
+globalThis.proxy_js_ref[0] = Object.freeze(Object.create(null));
+for (const f of [function () {}, async function () {}, function* () {}, async function* () {}]) {
+  Object.defineProperty(Object.getPrototypeOf(f), 'constructor', { value: undefined });
+}
 
 // ---------------------------------------------------------------------------------------------
 // REPL mode: the VM's event-driven REPL fed byte by byte, as the board's UART feeds its REPL.
@@ -745,7 +868,7 @@ const STDIN_FRAME = '  File "<stdin>", line 1, in <module>\n';
 
 function runFileCode(path) {
   const p = JSON.stringify(path);
-  return `exec(compile(open(${p}).read(), ${p}, 'exec'), globals())`;
+  return `exec(__sim_compile__(open(${p}).read(), ${p}, 'exec'), globals())`;
 }
 
 port.on('message', (m) => {
@@ -769,10 +892,13 @@ port.on('message', (m) => {
         reply = { json: JSON.stringify(f(...m.args) ?? null) };
         break;
       }
-      case 'runFile':
-        mp.runPython(runFileCode(m.path));
+      case 'runFile': {
+        const file = m.path.startsWith('/') ? m.path : `${mp.FS.cwd().replace(/\/$/, '')}/${m.path}`;
+        const verdict = firmwareCheck && isFile(file) ? firmwareVerdict(file) : null;
+        mp.runPython(verdict ? `raise ImportError(${JSON.stringify(verdict)})` : runFileCode(m.path));
         reply = {};
         break;
+      }
       case 'writeFile':
         writeFile(m.path, m.data);
         reply = {};

@@ -2,7 +2,7 @@
 // firmware lacks (though the simulated VM has it) must not be in the runtime.
 import { describe, expect, it } from 'vitest';
 import { ESP8266_GENERIC, RUNTIME_PATHS, checkFirmware, checkFirmwareSource, formatFirmwareFinding } from '../../generator/analyses/firmware.ts';
-import { TOOLKIT_ROOT } from '../../generator/sim/device.ts';
+import { SimDevice, TOOLKIT_ROOT } from '../../generator/sim/device.ts';
 
 /** One use of each entry of esp8266-generic.json, by option. */
 const USES: Record<string, string> = {
@@ -56,5 +56,62 @@ describe('firmware-feature check (ESP8266_GENERIC)', () => {
       'def g():\n    pass\ng2 = g\nn = g.__name__',
     ].join('\n');
     expect(checkFirmwareSource('ok.py', src).map((f) => formatFirmwareFinding(f))).toEqual([]);
+  });
+});
+
+describe('the simulated ESP8266 refuses what its firmware lacks', () => {
+  const files = {
+    '/lib/headers.py': "def split(line):\n    k, _, v = line.partition(b':')\n    return k, v\n",
+    '/lib/fine.py': "def split(line):\n    i = line.find(b':')\n    return line[:i], line[i + 1:]\n",
+    '/lib/pkg/__init__.py': '',
+    '/lib/pkg/consts.py': 'import math\nBIG = math.inf\n',
+  };
+  const outcome = `def outcome(code):
+    try:
+        exec(code, {})
+        return 'ok'
+    except Exception as e:
+        return '%s: %s' % (type(e).__name__, e.args[0] if e.args else '')
+`;
+
+  it('imports of .py modules that use a missing feature fail with ImportError naming it; builtins it lacks fail as on the board', async () => {
+    const dev = await SimDevice.boot({ files });
+    try {
+      await dev.exec(outcome);
+      const r = await dev.eval<string[]>(`[outcome(c) for c in ('import headers', 'import fine', 'from pkg import consts', 'import pkg.consts', "compile('1', 'f', 'eval')", 'complex(1, 2)', 'pow(2, 3, 5)', 'pow(2, 3)')]`);
+      expect(r[0]).toBe('ImportError: /lib/headers.py:2: .partition(): not in the ESP8266_GENERIC firmware (str/bytes partition() and rpartition(): MICROPY_PY_BUILTINS_STR_PARTITION)');
+      expect(r[1]).toBe('ok');
+      expect(r[2]).toMatch(/^ImportError: \/lib\/pkg\/consts.py:2: math.inf: .*MICROPY_PY_MATH_CONSTANTS/);
+      expect(r[3]).toBe(r[2]);
+      expect(r.slice(4)).toEqual([
+        "NameError: name 'compile' isn't defined",
+        "NameError: name 'complex' isn't defined",
+        'TypeError: function takes 2 positional arguments but 3 were given',
+        'ok',
+      ]);
+    } finally {
+      await dev.close();
+    }
+  });
+
+  it('a script that uses a missing feature is refused before it runs; firmware: null checks nothing', async () => {
+    const script = { '/main.py': "print('ran')\nprint(b'a:b'.partition(b':'))\n" };
+    let out = '';
+    const dev = await SimDevice.boot({ files: script, stdout: (s) => (out += s) });
+    try {
+      await expect(dev.runFile('/main.py')).rejects.toThrow(/ImportError: \/main.py:2: .partition\(\)/);
+      expect(out).toBe('');
+    } finally {
+      await dev.close();
+    }
+    const open = await SimDevice.boot({ files: { ...files, ...script }, stdout: (s) => (out += s), firmware: null });
+    try {
+      await open.runFile('/main.py');
+      await open.exec(outcome);
+      expect(await open.eval('outcome("import headers")')).toBe('ok');
+      expect(out).toContain('ran');
+    } finally {
+      await open.close();
+    }
   });
 });
