@@ -306,7 +306,7 @@ export interface CompileFigures {
 
 /**
  * What compiling each runtime module from .py costs, each alone on a freshly booted device (as
- * the board does at import, on top of what is live then): heap allocated by compile() with the
+ * the board does at import, on top of what is live then): heap allocated by compile() (the VM's, which the simulated board hides as __sim_compile__) with the
  * collector off, and the largest block. Sorted largest first.
  */
 export async function compileFigures(root: string): Promise<CompileFigures[]> {
@@ -318,7 +318,7 @@ export async function compileFigures(root: string): Promise<CompileFigures[]> {
     try {
       await dev.exec(
         `${HARNESS}with open(${JSON.stringify(path)}) as f:\n    src = f.read()\n` +
-          `def _compile():\n    compile(src, ${JSON.stringify(path)}, 'exec')\n_steps = [_compile]`,
+          `def _compile():\n    __sim_compile__(src, ${JSON.stringify(path)}, 'exec')\n_steps = [_compile]`,
       );
       await dev.exec('gc.collect()');
       printed = '';
