@@ -7,7 +7,7 @@
 // KB means 1024 bytes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOBS, compileFigures, runJob, runJobOn, startJobServers, type JobServers } from '../../generator/sim/jobs.ts';
-import { TOOLKIT_ROOT, projectFiles } from '../../generator/sim/device.ts';
+import { SimDevice, TOOLKIT_ROOT, projectFiles } from '../../generator/sim/device.ts';
 
 const KB = 1024;
 
@@ -48,6 +48,31 @@ describe('memory jobs on the simulated ESP8266 (issue 9)', () => {
     expect(nothing?.allocated).toBe(0);
     expect(nothing?.largestBlock).toBe(0);
     expect(f.bound).toBe(garbage?.bound);
+  });
+
+  it('this VM has micropython.mem_info()\'s "max blk sz": read before any collection, it bounds the largest block a step allocated', async () => {
+    let printed = '';
+    const dev = await SimDevice.boot({ stdout: (s) => (printed += s) });
+    try {
+      await dev.exec('import gc, micropython\ndef blk():\n    micropython.mem_info()\ndef step():\n    b = bytearray(4000)\n    b = None\n');
+      const maxBlock = async () => {
+        printed = '';
+        await dev.call('blk');
+        return Number(/max blk sz: (\d+)/.exec(printed)?.[1]) * 16;
+      };
+      await dev.exec('gc.collect()');
+      const before = await maxBlock(); // the largest live block
+      await dev.exec('gc.disable()');
+      await dev.call('step');
+      const after = await maxBlock();
+      await dev.exec('gc.enable()\ngc.collect()');
+      const collected = await maxBlock();
+      expect(before).toBeLessThan(4000);
+      expect(after).toBeGreaterThanOrEqual(4000);
+      expect(collected).toBe(before);
+    } finally {
+      await dev.close();
+    }
   });
 
   for (const [i, py, mpy, largest] of BUDGETS) {

@@ -1,6 +1,10 @@
 // The firmware-feature check (generator/analyses/firmware.ts): what the ESP8266_GENERIC
 // firmware lacks (though the simulated VM has it) must not be in the runtime.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { cli } from '../generator/support.ts';
 import { ESP8266_GENERIC, RUNTIME_PATHS, checkFirmware, checkFirmwareSource, formatFirmwareFinding } from '../../generator/analyses/firmware.ts';
 import { SimDevice, TOOLKIT_ROOT } from '../../generator/sim/device.ts';
 
@@ -56,6 +60,27 @@ describe('firmware-feature check (ESP8266_GENERIC)', () => {
       'def g():\n    pass\ng2 = g\nn = g.__name__',
     ].join('\n');
     expect(checkFirmwareSource('ok.py', src).map((f) => formatFirmwareFinding(f))).toEqual([]);
+  });
+});
+
+describe('wirestate sim check', () => {
+  it('lists each use with file and line and exits with 1; a clean tree exits with 0', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wirestate-fwcheck-'));
+    try {
+      fs.mkdirSync(path.join(root, 'app'));
+      fs.writeFileSync(path.join(root, 'app', 'ok.py'), 'def f(s):\n    return s.split(b":", 1)\n');
+      expect(await cli('sim', 'check', '--root', root, 'app')).toMatchObject({ code: 0, stdout: 'nothing the ESP8266_GENERIC firmware lacks\n' });
+      fs.writeFileSync(path.join(root, 'app', 'bad.py'), 'import math\n\ndef f(s):\n    return s.splitlines(), math.isclose(1, 1)\n');
+      const r = await cli('sim', 'check', '--root', root, 'app');
+      expect(r.code).toBe(1);
+      expect(r.stdout.trim().split('\n')).toEqual([
+        'app/bad.py:4: .splitlines(): not in the ESP8266_GENERIC firmware (str/bytes splitlines(): MICROPY_PY_BUILTINS_STR_SPLITLINES)',
+        'app/bad.py:4: math.isclose: not in the ESP8266_GENERIC firmware (math.isclose: MICROPY_PY_MATH_ISCLOSE)',
+      ]);
+      expect((await cli('sim', 'check', '--root', root, 'nowhere')).code).toBe(2);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 
