@@ -721,7 +721,8 @@ function writeFile(path, data) {
 // host functions) and, through check_import, modules that use what the ESP8266 firmware lacks;
 // and builtins the firmware does not have (compile, execfile, complex; pow with three
 // arguments) replaced by ones that fail as the board does. The hook allocates nothing, so heap
-// figures of imports are unchanged. runFile uses the VM's compile, kept as __sim_compile__.
+// figures of imports are unchanged (a test checks). runFile uses the VM's compile, kept as
+// __sim_compile__.
 const BOARD_GUARD = `
 def __sim_guard__():
     import builtins, sys, _simhost
@@ -785,7 +786,8 @@ mp.runPython(
   "import sys\nsys.path[:] = ['', '/board', '.frozen', '/lib']\n" +
     boardModules.map((m) => `__import__(${JSON.stringify(m)})`).join('\n') +
     '\ndel sys\n' +
-    BOARD_GUARD,
+    // compiled as a board file, so that its frames leave tracebacks as the board modules' do
+    `exec(compile(${JSON.stringify(BOARD_GUARD)}, '/board/guard.py', 'exec'))\n`,
 );
 gcModule.collect();
 const boardHeapBytes = gcModule.mem_alloc() - heapBefore;

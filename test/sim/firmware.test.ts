@@ -119,6 +119,29 @@ describe('the simulated ESP8266 refuses what its firmware lacks', () => {
     }
   });
 
+  it('the import hook allocates nothing: heap figures of imports are the same with it and without it', async () => {
+    const dev = await SimDevice.boot({ files: { '/lib/m.py': 'X = 1\n' } });
+    try {
+      await dev.exec(`import gc, m, builtins
+def imports():
+    gc.disable()
+    a = gc.mem_alloc()
+    for i in range(50):
+        import m
+        from m import X
+        import m as n, sys
+    b = gc.mem_alloc()
+    gc.enable()
+    return b - a
+`);
+      const hooked = await dev.call<number>('imports');
+      await dev.exec('del builtins.__import__');
+      expect(hooked).toBe(await dev.call<number>('imports'));
+    } finally {
+      await dev.close();
+    }
+  });
+
   it('a script that uses a missing feature is refused before it runs; firmware: null checks nothing', async () => {
     const script = { '/main.py': "print('ran')\nprint(b'a:b'.partition(b':'))\n" };
     let out = '';
