@@ -761,7 +761,6 @@ def __sim_guard__():
     builtins.pow = pow
     del modules['_simhost']
 __sim_guard__()
-del __sim_guard__
 `;
 
 const boardDir = fileURLToPath(new URL('./board/', import.meta.url));
@@ -786,8 +785,9 @@ mp.runPython(
   "import sys\nsys.path[:] = ['', '/board', '.frozen', '/lib']\n" +
     boardModules.map((m) => `__import__(${JSON.stringify(m)})`).join('\n') +
     '\ndel sys\n' +
-    // compiled as a board file, so that its frames leave tracebacks as the board modules' do
-    `exec(compile(${JSON.stringify(BOARD_GUARD)}, '/board/guard.py', 'exec'))\n`,
+    // compiled as a board file, so that its frames leave tracebacks as the board modules' do;
+    // in a namespace of its own, so that the script's globals are as they were
+    `exec(compile(${JSON.stringify(BOARD_GUARD)}, '/board/guard.py', 'exec'), {})\n`,
 );
 gcModule.collect();
 const boardHeapBytes = gcModule.mem_alloc() - heapBefore;
