@@ -10,7 +10,10 @@ import { precompile } from '../deploy/mpy.ts';
 export interface ImportFigures {
   /** Heap still allocated after importing and collecting. */
   retained: number;
-  /** Heap allocated while importing with the collector off: an upper bound of the import peak. */
+  /**
+   * Heap allocated while importing with the collector off, net of what the compiler freed again
+   * (its parse tree): from .py not a bound of the import peak; jobs.ts measures that (freed).
+   */
   allocated: number;
 }
 
