@@ -10,7 +10,10 @@ import { precompile } from '../deploy/mpy.ts';
 export interface ImportFigures {
   /** Heap still allocated after importing and collecting. */
   retained: number;
-  /** Heap allocated while importing with the collector off: an upper bound of the import peak. */
+  /**
+   * Heap allocated while importing with the collector off, net of what the compiler freed again
+   * (its parse tree): from .py not a bound of the import peak; jobs.ts measures that (freed).
+   */
   allocated: number;
 }
 
@@ -29,7 +32,7 @@ async function collected(dev: SimDevice): Promise<number> {
 }
 
 /** The runtime and generated modules, as source or, with mpy, precompiled as `deploy --mpy` does. */
-async function runtimeFiles(root: string, mpy: boolean): Promise<Record<string, string | Uint8Array>> {
+export async function runtimeFiles(root: string, mpy: boolean): Promise<Record<string, string | Uint8Array>> {
   const sources = projectFiles(root);
   if (!mpy) return sources;
   const compiled = await precompile(Object.entries(sources).map(([path, source]) => ({ path, data: Buffer.from(source, 'utf8') })));
