@@ -93,6 +93,12 @@ def _xor(d, i, k, key, w, j):
 class Connection:
     # The client side of one WebSocket connection, as a state machine over bytes.
 
+    # Writing: out[opos:] is queued (up to split while the payload data[dpos:] of a large frame,
+    # masked by mask, goes out through wbuf[wpos:wend]). rest: bytes read past the handshake
+    # response, which the I/O layer hands over first. (Defaults here cost no code per instance.)
+    data = text = wbuf = rest = None
+    opos = wpos = wend = 0
+
     def __init__(self, host, path='/', headers=None, subprotocols=None, max_size=8192, open_ms=None):
         self.request = (host, path, headers, subprotocols)
         self.max_size = max_size
@@ -100,10 +106,6 @@ class Connection:
         if open_ms:
             d[_T_OPEN_TIMEOUT] = open_ms
         self.subprotocol = self.close_code = self.error = self.out = self.msg = self.outgoing = self.frag = None
-        # Writing: out[opos:] is queued (up to split while the payload data[dpos:] of a large
-        # frame, masked by mask, goes out through wbuf[wpos:wend]).
-        self.data = self.text = self.wbuf = None
-        self.opos = self.wpos = self.wend = 0
         self.close_reason = ''
         self.carry = self.payload = b''  # carry: an incomplete code point ending the text so far
         # The decoder reads into rbuf[rpos:rend]: the handshake response into head (while it
@@ -113,7 +115,6 @@ class Connection:
         self.rbuf = self.head = bytearray(256)
         self.rpos = 0
         self.rend = 256
-        self.rest = None  # bytes read past the handshake response: the I/O layer hands them over first
         start(W, self)
 
     def buffer(self):
@@ -151,7 +152,7 @@ class Connection:
                 if b0 & 0x70 or b1 & 0x80 or b0 & 7 > 2 or b0 & 8 and (b0 < 0x80 or n > 125) or n >> 63:
                     ev = _E_PROTOCOL_ERROR
                 # Refuse a message over max_size from its header, before allocating it (7.4.1).
-                elif b0 & 8 or n + (self.flen if b0 & 15 == 0 and self.frag is not None else 0) <= self.max_size:
+                elif b0 & 8 or n + (len(self.frag) if b0 & 15 == 0 and self.frag else 0) <= self.max_size:
                     self.payload = self.text = None  # the last frame's, before the next is allocated
                     self.payload = self.rbuf = bytearray(n)  # (a MemoryError fails the connection: 1009)
                     self.rpos = 0
@@ -286,25 +287,16 @@ class Connection:
 
     def act(self, a):
         p = self.payload
-        f = self.frag  # the message so far: frag[:flen]
         if a == _A_BEGIN_MESSAGE:
             self.frag = p
-            self.flen = len(p)
         elif a == _A_DELIVER_TEXT:
-            self.msg = str(memoryview(f)[:self.flen], 'utf-8') if self.text is None else self.text
+            self.msg = str(self.frag, 'utf-8') if self.text is None else self.text
             self.frag = self.text = None
         elif a == _A_DELIVER_BINARY:
-            self.msg = f if len(f) == self.flen else f[:self.flen]  # unfragmented: the bytearray it was read into
+            self.msg = self.frag  # the bytearray it was read into: no copy (unless fragmented)
             self.frag = None
         elif a == _A_APPEND_FRAGMENT:
-            k = self.flen
-            n = k + len(p)
-            if n > len(f):  # grow by half as much again (up to max_size): appending takes linear time
-                self.frag = bytearray(min(n + n // 2 + 64, self.max_size))
-                self.frag[:k] = memoryview(f)[:k]
-                f = self.frag
-            f[k:n] = p
-            self.flen = n
+            self.frag += p  # in place
         elif a in (_A_WRITE_MESSAGE, _A_WRITE_PING, _A_WRITE_CLOSE):
             self._frame(*self.outgoing)
         elif a == _A_SEND_PONG:
