@@ -14,7 +14,6 @@
 # The same code runs on CPython.
 from errno import EAGAIN, ETIMEDOUT
 from fsm import const, due, ticks_add, ticks_diff, ticks_ms
-from select import POLLIN, POLLOUT
 from uwebsockets.protocol import Connection, ConnectionClosed, HandshakeError  # noqa: F401 (API)
 import websocket_fsm as W
 
@@ -22,6 +21,8 @@ import websocket_fsm as W
 _S_OPEN = const(1)
 _S_OPEN_END = const(4)
 _FINAL = const(6)
+_POLLIN = const(1)  # select's, the same on MicroPython and CPython
+_POLLOUT = const(4)
 
 
 def connect(uri, *args, **kw):
@@ -54,7 +55,7 @@ class Websocket(Connection):
         take to write (then the connection fails: 1006); None waits for ever. ValueError if
         negative or over 2**29 - 1 ms (about 6.2 days: ticks wrap at 2**30), on every port."""
         if timeout is not None and not 0 <= timeout < 536870:  # seconds: ticks_add() takes 2**29 - 1 ms
-            raise ValueError('timeout not in 0 to 536870 s')
+            raise ValueError('timeout')
         self.timeout = timeout and int(timeout * 1000)
 
     def recv(self):
@@ -79,10 +80,8 @@ class Websocket(Connection):
             except OSError:  # (only ETIMEDOUT comes out of step())
                 if self.out is None:
                     raise
-                self.error = self.error or 'write timed out'
-                self.received(0)  # as if the server had closed the connection: 1006
-                self.sock.close()
-                self.open = False
+                import uwebsockets.closing as c
+                c.stalled(self)
 
     def __enter__(self):
         return self
@@ -121,9 +120,8 @@ class Websocket(Connection):
                     w = None
                 if not w:  # the socket takes no more now
                     break
-                self.sent(w)
                 k += w
-                b = self.output()
+                b = self.output(w)
             # A message waiting in msg holds up reading while open; once closing, data frames
             # are ignored (the spec), so read on: close() must see the server's Close. Nor is
             # anything read while over 512 bytes wait to be written: a peer that sends Pings
@@ -149,7 +147,7 @@ class Websocket(Connection):
             w = due(W, self) if self.state < _FINAL else 0  # on every step: data must not starve timers
             if n is None and not k and w != 0 and (ms is None or ms >= 0):  # nothing done: wait
                 t = w if ms is None or w is not None and w < ms else ms
-                self.poller.modify(s, (POLLIN if r else 0) | (POLLOUT if self.out is not None else 0))
+                self.poller.modify(s, (_POLLIN if r else 0) | (_POLLOUT if self.out is not None else 0))
                 if not self.poller.poll(-1 if t is None else t) and t == ms:
                     raise OSError(ETIMEDOUT, 'timed out')
         except OSError as e:
