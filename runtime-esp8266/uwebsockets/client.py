@@ -21,8 +21,6 @@ import websocket_fsm as W
 _S_OPEN = const(1)
 _S_OPEN_END = const(4)
 _FINAL = const(6)
-_POLLIN = const(1)  # select's, the same on MicroPython and CPython
-_POLLOUT = const(4)
 
 
 def connect(uri, *args, **kw):
@@ -110,24 +108,22 @@ class Websocket(Connection):
         n = None
         k = 0  # bytes written
         try:
-            b = self.output()
-            while b:  # write
-                try:
+            try:  # write
+                b = self.output()
+                while b:
                     w = s.send(b) if hasattr(s, 'send') else s.write(b)
-                except OSError as e:
-                    if e.errno not in (EAGAIN, 2, 3):  # 2, 3: CPython's ssl.SSL_ERROR_WANT_READ, _WRITE
-                        raise
-                    w = None
-                if not w:  # the socket takes no more now
-                    break
-                k += w
-                b = self.output(w)
+                    if not w:  # the socket takes no more now
+                        break
+                    k += w
+                    b = self.output(w)
+            except OSError as e:
+                if e.errno not in (EAGAIN, 2, 3):  # 2, 3: CPython's ssl.SSL_ERROR_WANT_READ, _WRITE
+                    raise
             # A message waiting in msg holds up reading while open; once closing, data frames
             # are ignored (the spec), so read on: close() must see the server's Close. Nor is
             # anything read while over 512 bytes wait to be written: a peer that sends Pings
             # and reads nothing must not grow the queue of Pongs.
-            r = (self.msg is None or self.state >= _S_OPEN_END) and self.state < _FINAL and \
-                (self.out is None or len(self.out) - self.opos < 512)
+            r = (self.msg is None or self.state >= _S_OPEN_END) and self.state < _FINAL and len(self.out or b'') < self.opos + 512
             if r:
                 try:
                     b = self.buffer()
@@ -147,7 +143,7 @@ class Websocket(Connection):
             w = due(W, self) if self.state < _FINAL else 0  # on every step: data must not starve timers
             if n is None and not k and w != 0 and (ms is None or ms >= 0):  # nothing done: wait
                 t = w if ms is None or w is not None and w < ms else ms
-                self.poller.modify(s, (_POLLIN if r else 0) | (_POLLOUT if self.out is not None else 0))
+                self.poller.modify(s, (1 if r else 0) | (4 if self.out is not None else 0))  # POLLIN, POLLOUT (the same everywhere)
                 if not self.poller.poll(-1 if t is None else t) and t == ms:
                     raise OSError(ETIMEDOUT, 'timed out')
         except OSError as e:

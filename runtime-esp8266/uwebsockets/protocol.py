@@ -44,10 +44,7 @@ _G_HANDSHAKE_OK = const(0)
 _G_FIN = const(1)
 _G_UTF8_OK = const(2)
 _G_CLOSE_PAYLOAD_OK = const(3)
-_A_SEND_HANDSHAKE = const(0)  # uwebsockets.handshake.act()'s
-_A_RELEASE_HANDSHAKE = const(1)
-_A_FAIL_HANDSHAKE = const(2)
-_A_FAIL_OPEN_TIMEOUT = const(3)
+_A_FAIL_OPEN_TIMEOUT = const(3)  # the last of uwebsockets.handshake.act()'s (0-3)
 _A_BEGIN_MESSAGE = const(4)
 _A_APPEND_FRAGMENT = const(5)
 _A_DELIVER_TEXT = const(6)
@@ -56,7 +53,6 @@ _A_SEND_PONG = const(8)
 _A_WRITE_MESSAGE = const(14)
 _A_WRITE_PING = const(15)
 _A_WRITE_CLOSE = const(16)
-_CHUNK = const(256)  # bytes masked at a time (a multiple of 4), and the largest payload framed whole
 
 
 class ConnectionClosed(Exception):
@@ -87,8 +83,8 @@ class Connection:
         self.rpos = 0
         self.rend = 256
         # Writing: out[opos:] is queued (up to split while the payload data[dpos:] of a large
-        # frame, masked by mask, goes out through wbuf[wpos:wend]). rest: bytes read past the
-        # handshake response, which the I/O layer hands over first.
+        # frame, masked by mask, goes out through wbuf[wpos:wend]: uwebsockets.large). rest:
+        # bytes read past the handshake response, which the I/O layer hands over first.
         self.subprotocol = self.close_code = self.error = self.out = self.msg = self.outgoing = self.frag = \
             self.data = self.text = self.wbuf = self.rest = None
         self.close_reason = ''
@@ -178,12 +174,12 @@ class Connection:
             raise ConnectionClosed('not open')
 
     def _frame(self, op, data):
-        # Queue one frame masked with a fresh key (5.3). A frame up to _CHUNK bytes is built
+        # Queue one frame masked with a fresh key (5.3). A frame up to 256 bytes is built
         # whole (so it goes out in one write); a larger one's payload is masked as it is
         # written (output()), unless one is already on its way.
         n = len(data)
         h = 6 if n < 126 else 8 if n < 65536 else 14
-        big = n > _CHUNK and self.data is None
+        big = n > 256 and self.data is None
         f = bytearray(h if big else h + n)
         f[0] = 0x80 | op
         f[1] = 0x80 | (n if h == 6 else 126 if h == 8 else 127)
@@ -205,26 +201,25 @@ class Connection:
     def output(self, n=0):
         """Take note that n bytes of what output() returned last were written, and return the
         bytes to write next (a memoryview), or None (and `out` None) if nothing waits."""
-        w = self.wbuf
-        if self.wpos < self.wend:
-            self.wpos += n
-        else:
-            self.opos += n
-        if self.wpos < self.wend:
-            return memoryview(w)[self.wpos:self.wend]
+        if self.wend:  # a piece of a large frame's payload
+            from uwebsockets.large import piece
+            b = piece(self, n)
+            if b:
+                return b
+            n = 0
         o = self.out
         if o is None:
             return None
-        d = self.data
-        e = len(o) if d is None else self.split
+        self.opos += n
+        e = len(o) if self.data is None else self.split
         if self.opos < e:
             return memoryview(o)[self.opos:e]
-        if d is None:
+        if self.data is None:
             self.out = None
             self.opos = 0
             return None
-        from uwebsockets.large import piece  # (only for frames over _CHUNK bytes)
-        return piece(self, _CHUNK)
+        from uwebsockets.large import piece
+        return piece(self, 0)
 
     def guard(self, g):
         p = self.payload
@@ -255,7 +250,7 @@ class Connection:
             self._frame(*self.outgoing)
         elif a == _A_SEND_PONG:
             self._frame(10, p)  # the Ping's payload, unchanged (5.5.3)
-        elif a in (_A_SEND_HANDSHAKE, _A_RELEASE_HANDSHAKE, _A_FAIL_HANDSHAKE, _A_FAIL_OPEN_TIMEOUT):
+        elif a <= _A_FAIL_OPEN_TIMEOUT:  # the handshake's actions: the spec declares them first
             import uwebsockets.handshake as hs
             hs.act(self, a)
         else:  # the end of the connection
