@@ -93,13 +93,13 @@ class Connection:
         start(W, self)
 
     def buffer(self):
-        """Where the next bytes read go: never more than the decoder needs."""
+        # Where the next bytes read go: never more than the decoder needs.
         return memoryview(self.rbuf)[self.rpos:self.rend or 14]
 
     def received(self, n):
-        """n bytes were read into buffer(); 0 means the server closed the TCP connection.
-        Running out of memory while receiving or decoding fails the connection with 1009 (the
-        handshake: HandshakeError), as for a message too big: nothing escapes to the caller."""
+        # n bytes were read into buffer(); 0 means the server closed the TCP connection. Running
+        # out of memory while receiving or decoding fails the connection with 1009 (the
+        # handshake: HandshakeError), as for a message too big: nothing escapes to the caller.
         try:
             if not n:
                 return fire(W, self, _E_TCP_CLOSED)
@@ -152,17 +152,17 @@ class Connection:
             fire(W, self, _E_TCP_CLOSED if self.head else _E_MESSAGE_TOO_BIG)  # (head: the handshake)
 
     def send(self, data):
-        """Queue a message: str as text, bytes-like as binary. ConnectionClosed unless open."""
+        # Queue a message: str as text, bytes-like as binary. ConnectionClosed unless open.
         self._request(_E_SEND_MESSAGE, (1, data.encode()) if isinstance(data, str) else (2, data))
 
     def ping(self, data=b''):
-        """Queue a Ping with up to 125 bytes of payload."""
+        # Queue a Ping with up to 125 bytes of payload.
         if len(data) > 125:
             raise ValueError('ping over 125 bytes')
         self._request(_E_SEND_PING, (9, data))
 
     def close(self, code=1000, reason=''):
-        """Start the closing handshake (nothing happens if it has started)."""
+        # Start the closing handshake (nothing happens if it has started).
         import uwebsockets.closing as c
         self._request(_E_CLOSE_REQUEST, (8, c.payload(code, reason)))
 
@@ -199,8 +199,8 @@ class Connection:
             self.split = len(self.out)
 
     def output(self, n=0):
-        """Take note that n bytes of what output() returned last were written, and return the
-        bytes to write next (a memoryview), or None (and `out` None) if nothing waits."""
+        # Take note that n bytes of what output() returned last were written, and return the
+        # bytes to write next (a memoryview), or None (and `out` None) if nothing waits.
         if self.wend:  # a piece of a large frame's payload
             from uwebsockets.large import piece
             b = piece(self, n)
