@@ -125,13 +125,7 @@ class Websocket(Connection):
             if r:
                 try:
                     b = self.buffer()
-                    x = self.rest  # read past the handshake response
-                    if x:
-                        n = min(len(b), len(x))
-                        b[:n] = x[:n]
-                        self.rest = x[n:]
-                    else:
-                        n = s.recv_into(b) if hasattr(s, 'recv_into') else s.readinto(b)
+                    n = s.recv_into(b) if hasattr(s, 'recv_into') else s.readinto(b)
                 except OSError as e:
                     if e.errno not in (EAGAIN, 2):  # 2: CPython's ssl.SSL_ERROR_WANT_READ
                         raise

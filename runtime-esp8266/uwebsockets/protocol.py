@@ -10,10 +10,9 @@
 # the decoder does not wait for it, and a message decoded meanwhile overwrites the one waiting.
 # (uwebsockets.client reads nothing while a message waits, until the connection is closing:
 # the machine ignores data frames from then on.)
-# The decoder asks for no more bytes than the current frame may still have, so no read runs
-# past it: what follows stays in the socket until it is wanted. The handshake response is read
-# in larger pieces; what was read past it waits in `rest`, and the I/O layer puts it into
-# buffer() before it reads the socket again.
+# The decoder asks for no more bytes than the handshake response or the current frame may still
+# have, so no read runs past either: what follows stays in the socket until it is wanted (and
+# an event loop that polls the socket sees it).
 # Lifecycle and message assembly are the websocket machine (spec/websocket.yaml) run by fsm
 # from the tables in websocket_fsm: this class decodes bytes into its events and implements its
 # guards and actions, guard() and act().
@@ -81,12 +80,11 @@ class Connection:
         self.hdr = bytearray(14)
         self.rbuf = self.head = bytearray(256)
         self.rpos = 0
-        self.rend = 256
+        self.rend = 4
         # Writing: out[opos:] is queued (up to split while the payload data[dpos:] of a large
-        # frame, masked by mask, goes out through wbuf[wpos:wend]: uwebsockets.large). rest:
-        # bytes read past the handshake response, which the I/O layer hands over first.
+        # frame, masked by mask, goes out through wbuf[wpos:wend]: uwebsockets.large).
         self.subprotocol = self.close_code = self.error = self.out = self.msg = self.outgoing = self.frag = \
-            self.data = self.text = self.wbuf = self.rest = None
+            self.data = self.text = self.wbuf = None
         self.close_reason = ''
         self.carry = self.payload = b''  # carry: an incomplete code point ending the text so far
         self.opos = self.wpos = self.wend = 0
