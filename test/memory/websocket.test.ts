@@ -50,8 +50,8 @@ describe('WebSocket memory jobs on the simulated ESP8266 (issue 9)', () => {
 
   /** [job, .py bound, .mpy bound, largest allocation, most a text echo allocates, most a binary echo allocates] */
   const BUDGETS: [number, number, number, number, number, number][] = [
-    [0, 34 * KB, 31 * KB, 4000, 3 * KB, 6.5 * KB],
-    [1, 34 * KB, 31 * KB, 2272, 3 * KB, 0],
+    [0, 35.5 * KB, 32 * KB, 4000, 3 * KB, 6.5 * KB],
+    [1, 35.5 * KB, 32 * KB, 2272, 3 * KB, 0],
   ];
   for (const [i, py, mpy, largest, text, bin] of BUDGETS) {
     const job = JOBS[i]!;
