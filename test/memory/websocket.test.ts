@@ -48,10 +48,12 @@ describe('WebSocket memory jobs on the simulated ESP8266 (issue 9)', () => {
   });
   afterAll(() => servers.close());
 
+  // A step's allocation depends a little on how TCP hands the bytes over (a read more or less
+  // makes a few small objects), so these budgets leave a few hundred bytes of room.
   /** [job, .py bound, .mpy bound, largest allocation, most a text echo allocates, most a binary echo allocates] */
   const BUDGETS: [number, number, number, number, number, number][] = [
-    [0, 35.5 * KB, 32 * KB, 4000, 3 * KB, 6.5 * KB],
-    [1, 35.5 * KB, 32 * KB, 2272, 3 * KB, 0],
+    [0, 36 * KB, 32.5 * KB, 4000, 3.5 * KB, 7.5 * KB],
+    [1, 36 * KB, 32.5 * KB, 2272, 3.5 * KB, 0],
   ];
   for (const [i, py, mpy, largest, text, bin] of BUDGETS) {
     const job = JOBS[i]!;
