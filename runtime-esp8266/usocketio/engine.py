@@ -26,7 +26,6 @@ _G_CAN_UPGRADE = const(1)
 _G_BUFFERED = const(2)
 _G_DRAINING = const(3)
 _G_QUIET = const(4)
-_A_POLL = const(3)
 _A_POST = const(4)
 _A_BUFFER = const(5)
 _A_DELIVER = const(9)
@@ -104,10 +103,12 @@ class Heartbeat:
 
     def act(self, a):
         e = self.e
+        # One of each waiting is enough: a server that pings faster than a POST goes cannot
+        # fill the buffer with answers.
         if a == _A_ANSWER_PING:
-            post(E, e, _E_SEND, '3')
+            '3' in e.buf or post(E, e, _E_SEND, '3')
         elif a == _A_SEND_PING:
-            post(E, e, _E_SEND, '2')
+            '2' in e.buf or post(E, e, _E_SEND, '2')
         elif a == _A_DECLARE_DEAD:
             e.fail('ping timeout', _E_DEAD)
 
@@ -179,15 +180,12 @@ class Engine:
                 self.buf.append(self.x)
             elif a == _A_POST:
                 self._post()
-            elif a == _A_POLL:
-                if not self.get.busy:
-                    self.get.request()
             elif a == _A_FEED_HEARTBEAT:
                 post(H, self.hb, _E_SERVER_PING if self.x == '2' else _E_SERVER_PONG)
-            else:  # opening, probing, upgrading, closing: what a session does once
+            else:  # opening, probing, upgrading, closing, polling
                 import usocketio.transport as t
                 t.act(self, a)
-        except OSError as x:
+        except (OSError, MemoryError) as x:  # out of memory too: the session fails, not the loop
             self.fail('transport error', error=x)
 
     def _post(self):
@@ -198,10 +196,9 @@ class Engine:
                     return self.fail('transport close')
                 p = b.pop(0)
                 self.ws.send(p if isinstance(p, str) or self.eio == 4 else b'\x04' + p)
-        elif b and not self.posting.busy:
-            from usocketio.polling import encode
-            self.posting.request(encode(b[:16], self.eio))  # python-engineio drops the rest of a longer payload
-            del b[:16]
+        elif b:
+            from usocketio.polling import flush
+            flush(self)
 
     def pump(self):
         """Read, without waiting, what the transports have, and handle it packet by packet;
@@ -213,18 +210,22 @@ class Engine:
         if self.probe:
             import usocketio.transport as t
             k = t.probe(self) or k
-        for n in range(32):  # frames per call at most: a busy server must not starve the timers
-            w = self.ws
-            if not w:
-                break
-            r = w.step(-1)
-            m, w.msg = w.msg, None
-            if m is not None:
-                self.packet(m)
-            elif not w.open:
-                self.fail('transport close')
-            if r is None:
-                break
+        try:
+            for n in range(32):  # frames per call at most: a busy server must not starve the timers
+                w = self.ws
+                if not w:
+                    break
+                r = w.step(-1)
+                m, w.msg = w.msg, None
+                if m is not None:
+                    self.packet(m)
+                elif not w.open:
+                    self.fail('transport close')
+                if r is None:
+                    break
+                k = True
+        except MemoryError as x:  # as any failure to receive: the session ends, the loop goes on
+            self.fail('transport error', error=x)
             k = True
         return k
 
@@ -236,12 +237,8 @@ class Engine:
         t = p[:1]
         if t == '4':
             post(E, self, _E_MESSAGE, p[1:])
-        elif t == '2':
-            post(E, self, _E_PING, t)
-        elif t == '3':
-            post(E, self, _E_PONG, t)
-        elif t == '6':
-            post(E, self, _E_NOOP)
+        elif t and t in '236':
+            post(E, self, (_E_PING, _E_PONG, _E_NOOP)['236'.find(t)], t)
         elif t == '1':
             self.fail('transport close', _E_CLOSE_PACKET)
         elif t == '0':

@@ -24,7 +24,8 @@
 #   handlers all run as they do on the board. A case: {eio, transport, reconnect (0: none,
 #   else reconnection_attempts), rx (bytes per read), sessions (see Net)}; its result: [handler
 #   calls, exceptions out of step(), what the client sent per session, manager state,
-#   engine.reason, engine state, steps, request lines].
+#   engine.reason, engine state, steps, request lines, [the most handler calls and the most
+#   packets to send that waited at once]].
 import json
 from binascii import hexlify, unhexlify, b2a_base64
 from errno import EAGAIN, EBADF
@@ -148,20 +149,59 @@ def batch(path, run):
 # ------------------------------------------------------------------------------ unit batches
 
 
+class _Body:
+    # What pdecode() gives a usocketio.polling.Poll in place of its engine.
+    def __init__(self, eio, body):
+        self.eio = eio
+        self.c = self
+        self.max_size = len(body) + 1
+        self.got = []
+        self.packet = self.got.append
+
+
+def pdecode(body, eio):
+    # The packets of a polling payload, as a GET response's body is cut (a read of 256 bytes at
+    # a time, packets across reads): usocketio.polling.Poll fed body as a Content-Length body.
+    import usocketio.polling as m
+    e = _Body(eio, body)
+    t = m.Poll(e, 'GET')
+    e.get = t
+    t.busy, t.close_after = True, False
+    t.begin(1, len(body))
+    post, m.post = m.post, lambda *a: None  # the engine's poll_done
+    try:
+        if not body:
+            t._done()
+        for i in range(0, len(body), len(t.buf)):
+            n = min(len(t.buf), len(body) - i)
+            t.buf[:n] = body[i:i + n]
+            t.i, t.n = 0, n
+            while t.busy and t.i < t.n:
+                t._parse()
+    finally:
+        m.post = post
+    return e.got
+
+
+def pencode(ps, eio):
+    from usocketio.polling import encode
+    n, pieces = encode(ps, eio)
+    assert n == min(len(ps), 16)
+    return b''.join(pieces)
+
+
 def unit(k):
     kind = k[0]
     if kind == 'pdec':
-        from usocketio.polling import decode
         try:
-            return ['ok', [spkt(p) for p in decode(unhexlify(k[1]), k[2])]]
+            return ['ok', [spkt(p) for p in pdecode(unhexlify(k[1]), k[2])]]
         except Exception as x:
             return err(x)
     if kind == 'penc':
-        from usocketio.polling import decode, encode
         ps = [unhexlify(p[1]).decode() if p[0] == 's' else unhexlify(p[1]) for p in k[1]]
-        b = encode(ps, k[2])
+        b = pencode(ps, k[2])
         try:
-            back = [spkt(p) for p in decode(b, k[2])]
+            back = [spkt(p) for p in pdecode(b, k[2])]
         except Exception as x:
             back = err(x)
         return ['ok', h(b), back]
@@ -400,7 +440,9 @@ class Sock:
             if self.ws:
                 return net.ws_frames(self)
 
-    write = sendall
+    def write(self, d):  # as the board's: how many bytes were written
+        self.sendall(d)
+        return len(d)
 
     def recv_into(self, b, n=0):
         if self.closed:
@@ -438,6 +480,7 @@ def session(k):
     net = Net(k)
     log = []
     errors = []
+    restore = None
     s = board_socket
     real = s.socket, s.getaddrinfo
     s.socket, s.getaddrinfo = Sock, getaddrinfo
@@ -457,6 +500,16 @@ def session(k):
             log.append(['event', tag(ev), tag(list(args))])
             return len(args)
         c.on('*', catch_all)
+        if k.get('oom'):
+            restore = out_of_memory(k['oom'])
+        peak = [0, 0]  # the most handler calls and packets to send that waited at once
+        run_calls = c._run_calls
+
+        def watch():
+            peak[0] = max(peak[0], len(c.calls))
+            peak[1] = max(peak[1], len(c.engine.buf) if c.engine else 0)
+            return run_calls()
+        c._run_calls = watch
         try:  # waits for the namespace (a failure to connect may already have closed the client)
             c.emit('hello', 1, callback=lambda *a: log.append(['ack', tag(list(a))]))
         except OSError as x:
@@ -478,10 +531,42 @@ def session(k):
             if idle >= 3:
                 break
         e = c.engine
-        return [log, errors, net.sent, c.state, e and e.reason, e and e.state, steps, net.requests]
+        return [log, errors, net.sent, c.state, e and e.reason, e and e.state, steps, net.requests, peak]
     finally:
         s.socket, s.getaddrinfo = real
         net = None
+        if restore:
+            restore()
+
+
+def out_of_memory(where):
+    # Make one allocation fail where the client receives or decodes ('sio': a Socket.IO event
+    # packet's decoding; 'poll': the third packet polling reads; 'ws': the third read of
+    # a WebSocket): the wrapped call runs with the heap locked, so its first allocation raises
+    # MemoryError, as on a board whose heap is full.
+    import micropython
+    import sys
+    left = [{'sio': 1, 'poll': 3, 'ws': 3}[where]]
+
+    def locked(f, when):
+        def g(*a):
+            if left[0] and when(*a):
+                left[0] -= 1
+                if not left[0]:
+                    micropython.heap_lock()
+                    try:
+                        return f(*a)
+                    finally:
+                        micropython.heap_unlock()
+            return f(*a)
+        return g
+    o, name, when = (
+        (sys.modules['usocketio.client'], 'decode', lambda s, head=False: s[:1] == '2') if where == 'sio' else
+        (sys.modules['usocketio.polling'].Poll, '_packet', lambda t, p: True) if where == 'poll' else
+        (sys.modules['uwebsockets.protocol'].Connection, 'received', lambda w, n: True))
+    f = getattr(o, name)
+    setattr(o, name, locked(f, when))
+    return lambda: setattr(o, name, f)  # the modules stay loaded between cases
 
 
 def session_batch(path):
