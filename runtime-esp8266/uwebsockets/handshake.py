@@ -17,7 +17,7 @@ _A_FAIL_HANDSHAKE = const(2)
 _A_FAIL_OPEN_TIMEOUT = const(3)
 
 
-def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=65536, ssl=None, wait=True):
+def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=8192, ssl=None, wait=True):
     """uwebsockets.client.connect(): dial, then run the handshake on a new cls connection (or,
     unless wait, send its request and leave the rest to the caller's step() calls)."""
     import dial
@@ -25,6 +25,14 @@ def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=65
     from uwebsockets.protocol import HandshakeError
     try:
         tls, host, port, path, authority = dial.urlparse(uri, ('ws', 'wss'))
+        # What the application puts in the request is checked before anything is sent.
+        for k, v in headers.items() if hasattr(headers, 'items') else headers or ():
+            _check(k, 1)
+            _check(v, 0)
+        for k in subprotocols or ():
+            _check(k, 1)
+        if timeout is not None and not 0 <= timeout < 536870:  # as settimeout() checks it
+            raise ValueError('timeout not in 0 to 536870 s')
         s = dial.dial(host, port, tls, timeout, ssl)
     except BaseException:
         unload(__name__)
@@ -42,6 +50,19 @@ def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=65
     if ws.error:
         raise HandshakeError(ws.error)
     return ws
+
+
+def _check(s, token):
+    # ValueError unless s is a token (a header name or subprotocol: RFC 7230 3.2.6) or, not
+    # token, a header value: no control character (CR and LF included; tabs are allowed).
+    s = str(s)
+    for c in s.encode():
+        if c == 127 or (c < 33 or c > 126 or c in b'()<>@,;:\\"/[]?={}' if token else c < 32 and c != 9):
+            break
+    else:
+        if s or not token:
+            return
+    raise ValueError('invalid %s: %r' % ('token' if token else 'header value', s))
 
 
 def request(host, path, headers, protocols):
@@ -79,7 +100,7 @@ def verify(head, key, protocols):
     if h.get(b'sec-websocket-extensions'):
         return 'server enabled an extension we did not offer', None
     p = h.get(b'sec-websocket-protocol')
-    if p is not None and p.decode() not in (protocols or ()):
+    if p is not None and p not in [k.encode() for k in protocols or ()]:  # bytes: it may not be UTF-8
         return 'server chose subprotocol %r, which we did not offer' % p, None
     return None, p and p.decode()
 
@@ -97,18 +118,32 @@ def act(c, a):
 
 
 def received(c, n):
-    """Connection c read n bytes of the response into its buffer. Until the head is complete,
-    ask for no more bytes than its end ("\\r\\n\\r\\n") may still be away, so that frames sent
-    right after it stay in the socket; then judge it."""
-    h = c.head + c.rbuf[:n]
-    c.head = h
-    if h.endswith(b'\r\n\r\n'):
-        c.error, c.subprotocol = verify(h[:-4], *c.request)
-    elif len(h) > 4096:
+    """Connection c read n more bytes of the response into c.head, in place (the buffer
+    doubles when it fills up: no copy of the head so far per read). Until the head is
+    complete, ask for no more bytes than its end ("\\r\\n\\r\\n") may still be away, so that
+    frames sent right after it stay in the socket (where an event loop polling it sees them);
+    then judge it."""
+    h = c.head
+    p = c.rpos + n
+    j = 4  # how much of "\r\n\r\n" ends the head so far (compared a byte at a time: no slices)
+    while j:
+        i = 0
+        while i < j <= p and h[p - j + i] == b'\r\n\r\n'[i]:
+            i += 1
+        if i == j:
+            break
+        j -= 1
+    if j == 4:
+        c.error, c.subprotocol = verify(bytes(memoryview(h)[:p - 4]), *c.request)
+    elif p > 4096:
         c.error = 'response header over 4 KiB'
     else:
-        c.rpos, c.rend = 0, 1 if h.endswith(b'\r\n\r') else 2 if h.endswith(b'\r\n') else 3 if h.endswith(b'\r') else 4
+        if p + 4 > len(h):
+            c.head = bytearray(2 * len(h))
+            c.head[:p] = memoryview(h)[:p]
+            h = c.head
+        c.rbuf, c.rpos, c.rend = h, p, p + 4 - j
         return
     c.head = None
-    c.rpos, c.rend = 0, 2
+    c.rbuf, c.rpos, c.rend = c.hdr, 0, 2
     fire(W, c, _E_HANDSHAKE_RESPONSE)
