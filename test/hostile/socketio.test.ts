@@ -212,6 +212,7 @@ function decodeSio(s: string): Dec<Sio> {
   }
   let k = j;
   while (k < s.length && s[k]! >= '0' && s[k]! <= '9') k++;
+  if (k - j > 20) return 'invalid'; // documented: no ack id has more digits (a scan on MicroPython is O(n²))
   const id = k > j ? BigInt(s.slice(j, k)) : null;
   const rest = s.slice(k);
   let data: unknown;
