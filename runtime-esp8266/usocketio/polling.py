@@ -49,11 +49,15 @@ class Poll:
         r = '%s %s?EIO=%d&transport=polling%s%s%s HTTP/1.1\r\nHost: %s\r\n' % (
             self.method, c.path, c.eio, '&sid=' + sid if sid else '', '&b64=1' if c.eio == 3 else '',
             '&' + c.query if c.query else '', c.host)
+        n = sum(len(p) for p in body)
         if body:
-            r += 'Content-Type: text/plain;charset=UTF-8\r\nContent-Length: %d\r\n' % sum(len(p) for p in body)
+            r += 'Content-Type: text/plain;charset=UTF-8\r\nContent-Length: %d\r\n' % n
         for k, v in c.headers:
             r += '%s: %s\r\n' % (k, v)
-        self.req = ((r + '\r\n').encode(),) + tuple(body)
+        r = (r + '\r\n').encode()
+        # A small request goes in one write (one segment: the goodbye '1' is followed by the
+        # socket's close at once, and must reach the server whole); a large body in pieces.
+        self.req = (r + b''.join(body),) if n < 512 else (r,) + tuple(body)
         self.busy = True
         self._send(self.sock is not None and self._alive())
 
