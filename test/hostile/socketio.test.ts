@@ -337,6 +337,8 @@ interface SessionCase {
   rx: number | null; // bytes per socket read
   /** Where one allocation fails (the driver's out_of_memory): a Socket.IO decode, a polling packet, a WebSocket read. */
   oom?: 'sio' | 'poll' | 'ws';
+  /** Whether the application calls close() once the script is played. */
+  close?: boolean;
   sessions: Msg[][];
   max_size?: number; // the client's (65536 if not given)
 }
@@ -846,6 +848,7 @@ function wire(k: SessionCase) {
     rx: k.rx,
     max_size: k.max_size,
     oom: k.oom,
+    close: k.close,
     sessions: k.sessions.map((s) =>
       s.map((m) => (m.kind === 'body' ? ['body', hex(m.body), m.chunks] : m.kind === 'http' ? ['http', hex(m.raw)] : [m.kind, hex(m.data)])),
     ),
@@ -1516,6 +1519,14 @@ describe('Engine.IO / Socket.IO client under hostile input (MicroPython VM)', ()
     expect(calls).toBeLessThanOrEqual(64);
     expect(out).toBeLessThanOrEqual(2); // one pong waiting while a POST is out (and an emit)
     expect(sent.filter((p) => p === '3').length).toBeGreaterThan(0);
+  });
+
+  it('close() on WebSocket writes a Close and ends the session without waiting inside the machine (no blocking Websocket.close())', async () => {
+    const k = { ...story('close', 4, 'websocket', 0, [spec(hs4, [...encodeSio(0, '/', null, { sid: 'N1' }), ...encodeSio(2, '/', null, ['a'])])]), close: true };
+    const [r] = await vm.runAll('session_batch', [k], false);
+    expect(r![1]).toEqual([]);
+    expect(r![5]).toBe(6); // the engine is closed
+    expect(untagLog(r![0])).toEqual([['connect', 'N1'], ['event', 'a', []], ['disconnect', 'io client disconnect']]);
   });
 
   it("POSTs are cut to the server's maxPayload (as engine.io-client 6 cuts them) and carry 16 packets at most", async () => {

@@ -541,6 +541,16 @@ def session(k):
             idle = idle + 1 if net.progress == p and not c.calls else 0
             if idle >= 3:
                 break
+        if k.get('close'):  # the application closes: no blocking WebSocket close() inside it
+            import sys
+            W = sys.modules['uwebsockets.client'].Websocket
+            W.close = lambda *a: errors.append('a blocking Websocket.close() ran')
+            try:
+                c.close()
+            except Exception as x:
+                errors.append('%s: %s' % (type(x).__name__, printable(str(x))))
+            finally:
+                del W.close  # the class's own again (Connection's)
         e = c.engine
         return [log, errors, net.sent, c.state, e and e.reason, e and e.state, steps, net.requests, peak]
     finally:
