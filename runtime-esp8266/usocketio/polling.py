@@ -107,18 +107,18 @@ class Poll:
             raise
 
     def pump(self):
-        """Read what has arrived, two buffers at most (a burst of packets is handled a few
-        at a time, between the loop's other work), and handle it; True if anything came.
+        """Read what has arrived, 512 bytes or so at most (a burst of packets is handled a
+        few at a time, between the loop's other work), and handle it; True if anything came.
         OSError if the connection fails or the response is not HTTP with status 200,
         ValueError if its body is not Engine.IO."""
-        got = False
-        for r in range(2):
+        got = 0
+        while got < 512:
             if not (self.busy and self.sock):  # done, or closed by what a packet caused
                 break
             n = self._read()
             if n is None:
                 break
-            got = True
+            got += n or 1
             if n == 0:
                 self._eof()
                 break
@@ -129,7 +129,7 @@ class Poll:
             self.i, self.n = 0, n
             while self.i < self.n and self.busy and self.sock:  # (a new request empties it)
                 self._parse()
-        return got
+        return got > 0
 
     def _eof(self):
         if not self.got and self.reused:  # closed just as we reused it: once more, anew
