@@ -76,7 +76,14 @@ def act(e, a):
         _steady(e)
     elif a == _A_SAY_GOODBYE:
         if e.ws and e.ws.open:
-            e.ws.close()  # the closing handshake, bounded by its close_timeout
+            # A Close frame, written now and not waited for: Websocket.close() would block in
+            # this action until the server answered (or its close_timeout passed), while data
+            # may keep coming; the session is over either way. (12: the websocket machine's
+            # close_request.)
+            from uwebsockets.protocol import Connection
+            from uwebsockets.closing import payload
+            Connection._request(e.ws, 12, (8, payload(1000, '')))
+            e.ws.step(-1)
         elif e.posting and not e.posting.busy:
             try:  # the server need not answer: the session is over either way
                 e.posting.request((b'1' if e.eio == 4 else b'1:1',))

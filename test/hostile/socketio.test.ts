@@ -212,6 +212,7 @@ function decodeSio(s: string): Dec<Sio> {
   }
   let k = j;
   while (k < s.length && s[k]! >= '0' && s[k]! <= '9') k++;
+  if (k - j > 20) return 'invalid'; // documented: no ack id has more digits (a scan on MicroPython is O(n²))
   const id = k > j ? BigInt(s.slice(j, k)) : null;
   const rest = s.slice(k);
   let data: unknown;
@@ -336,6 +337,8 @@ interface SessionCase {
   rx: number | null; // bytes per socket read
   /** Where one allocation fails (the driver's out_of_memory): a Socket.IO decode, a polling packet, a WebSocket read. */
   oom?: 'sio' | 'poll' | 'ws';
+  /** Whether the application calls close() once the script is played. */
+  close?: boolean;
   sessions: Msg[][];
   max_size?: number; // the client's (65536 if not given)
 }
@@ -845,6 +848,7 @@ function wire(k: SessionCase) {
     rx: k.rx,
     max_size: k.max_size,
     oom: k.oom,
+    close: k.close,
     sessions: k.sessions.map((s) =>
       s.map((m) => (m.kind === 'body' ? ['body', hex(m.body), m.chunks] : m.kind === 'http' ? ['http', hex(m.raw)] : [m.kind, hex(m.data)])),
     ),
@@ -1515,6 +1519,63 @@ describe('Engine.IO / Socket.IO client under hostile input (MicroPython VM)', ()
     expect(calls).toBeLessThanOrEqual(64);
     expect(out).toBeLessThanOrEqual(2); // one pong waiting while a POST is out (and an emit)
     expect(sent.filter((p) => p === '3').length).toBeGreaterThan(0);
+  });
+
+  it('close() on WebSocket writes a Close and ends the session without waiting inside the machine (no blocking Websocket.close())', async () => {
+    const k = { ...story('close', 4, 'websocket', 0, [spec(hs4, [...encodeSio(0, '/', null, { sid: 'N1' }), ...encodeSio(2, '/', null, ['a'])])]), close: true };
+    const [r] = await vm.runAll('session_batch', [k], false);
+    expect(r![1]).toEqual([]);
+    expect(r![5]).toBe(6); // the engine is closed
+    expect(untagLog(r![0])).toEqual([['connect', 'N1'], ['event', 'a', []], ['disconnect', 'io client disconnect']]);
+  });
+
+  it('a server that stops reading: the stalled POST fails the session (transport error) at the deadline instead of blocking the loop (CPython, small socket buffers)', async () => {
+    // The server answers the handshake, then never reads the POST that carries a CONNECT of
+    // 8 MB (an auth payload): the write cannot finish. Decided on the outcome; the 60 s is only
+    // a guard against the old behaviour, a write that blocks for ever.
+    const script = String.raw`
+import socket, sys, threading
+sys.path[:0] = [sys.argv[1] + '/runtime-esp8266', sys.argv[1] + '/generated/micropython']
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+srv.bind(('127.0.0.1', 0))
+srv.listen(4)
+held = []
+def serve():
+    first = True
+    while True:
+        c, _ = srv.accept()
+        held.append(c)
+        if first:  # the handshake GET; what comes after on this connection is never answered
+            first = False
+            c.recv(4096)
+            body = b'0{"sid":"S1","upgrades":[],"pingInterval":25000,"pingTimeout":20000}'
+            c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n' % len(body) + body)
+threading.Thread(target=serve, daemon=True).start()
+from usocketio.client import connect
+c = connect('http://127.0.0.1:%d/' % srv.getsockname()[1], wait=False, transports=('polling',),
+            auth={'t': 'y' * 8000000}, timeout=2, reconnection=False)
+why = []
+c.on('connect_error', why.append)
+c.on('disconnect', why.append)
+for i in range(200):
+    c.step(50)
+    if c.engine.reason:
+        break
+c.step(0)
+print(c.engine.reason, c.state)
+`;
+    const { execFileSync } = await import('node:child_process');
+    const out = execFileSync('/usr/bin/python3', ['-c', script, ROOT], { timeout: 60_000, encoding: 'utf8' });
+    expect(out.trim()).toBe('transport error 4'); // and the client closed (no reconnection asked)
+  });
+
+  it("POSTs are cut to the server's maxPayload (as engine.io-client 6 cuts them) and carry 16 packets at most", async () => {
+    // socket.io 4.8 with maxHttpBufferSize 100000 ends the session on a longer POST (8 emits of 20 KB were lost so).
+    const res = await vm.runAll('unit_batch', [['plim', Array(8).fill(20000), 4, 100000], ['plim', Array(40).fill(10), 4, 100000], ['plim', [150000, 10], 3, 100000]], false);
+    expect(res[0]).toEqual(['ok', [[4, 4 * 20000 + 3], [4, 4 * 20000 + 3]]]);
+    expect(res[1]).toEqual(['ok', [[16, 16 * 10 + 15], [16, 16 * 10 + 15], [8, 8 * 10 + 7]]]);
+    expect(res[2]).toEqual(['ok', [[1, 150000 + 7], [1, 10 + 3]]]); // alone, a larger packet still goes
   });
 
   it('regressions: minimal reproductions of what the fuzz found', async () => {

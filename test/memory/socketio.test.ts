@@ -69,6 +69,14 @@ describe('Socket.IO runtime heap on the simulated ESP8266', () => {
     }
   });
 
+  it('a session with transports=("websocket",) retains at most 11 KB for the first, like an upgraded one (the session code compiled twice kept 13.3 KB)', async () => {
+    const ws = `(lambda c: ([c.step(20) for i in range(500) if c.sid is None], c)[1])(usocketio.client.connect('${url}', transports=('websocket',)))`;
+    const f = await connectionFigures(TOOLKIT_ROOT, 'usocketio.client', ws, false, SOCKETIO_UPGRADED);
+    console.log(`WebSocket-only sessions: first ${f.first} B, each further ${f.further} B, connect peak ${f.connectPeak} B`);
+    expect(f.first).toBeLessThanOrEqual(11 * KB);
+    expect(f.further).toBeLessThanOrEqual(3 * KB);
+  });
+
   it('import usocketio.client (with everything it imports) retains at most 14 KB (the old package: about 17 KB)', async () => {
     const f = await importFigures(TOOLKIT_ROOT, 'usocketio.client');
     console.log(`import usocketio.client: retained ${f.retained} B, allocated ${f.allocated} B without collection (old package: about 24 KB)`);
