@@ -44,3 +44,18 @@ def dial(host, port, tls=False, timeout=None, ssl=None):
     except BaseException:
         s.close()
         raise
+
+
+def safe(s, kind):
+    """s (made a str) checked for its place in an HTTP request; kind 0: the request target (no
+    space), 1: a header value (tabs allowed), 2: a header name (a token, RFC 9110). ValueError
+    for control characters, which would end the line (header injection), as CPython's
+    http.client refuses them."""
+    s = str(s)
+    for c in s.encode():
+        if c < 33 and not (kind == 1 and (c == 32 or c == 9)) or c == 127 or \
+                kind == 2 and (c > 127 or c in b'"(),/:;<=>?@[\\]{}'):
+            raise ValueError('%s %r' % (('target', 'header value', 'header name')[kind], s))
+    if kind == 2 and not s:
+        raise ValueError('empty header name')
+    return s

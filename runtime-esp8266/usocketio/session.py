@@ -11,6 +11,7 @@ import socketio_namespace_fsm as N
 _E_OPEN_REQUEST = const(0)
 _S_OPENING = const(1)
 _S_OPEN = const(2)
+_S_CLOSED = const(4)
 _E_DISCONNECT_REQUEST = const(9)
 _E_CLOSE_REQUEST = const(4)
 _A_OPEN_ENGINE = const(0)
@@ -40,7 +41,7 @@ def configure(c, url, namespaces=None, auth=None, headers=None, query=None, tran
               reconnection_delay=1, reconnection_delay_max=5, randomization_factor=0.5,
               timeout=20, max_size=65536, max_queue=32, ssl=None):
     """Client c's settings (see usocketio.client.connect)."""
-    from dial import urlparse
+    from dial import safe, urlparse
     tls, host, port, target, c.host = urlparse(url)
     i = target.find('?')
     q = target[i + 1:] if i >= 0 else ''
@@ -48,28 +49,36 @@ def configure(c, url, namespaces=None, auth=None, headers=None, query=None, tran
         q += ('&' if q else '') + (query if isinstance(query, str) else
                                    '&'.join('%s=%s' % (_quote(k), _quote(v)) for k, v in query.items()))
     c.url = (tls, host, port)
-    c.query = q
-    c.path = '/' + path.strip('/') + '/'
+    c.query = safe(q, 0)  # what the application passes goes into every request: no CR/LF
+    c.path = safe('/' + path.strip('/') + '/', 0)
     c.eio = eio
     c.transports = transports or ('polling', 'websocket')
-    c.headers = list(headers.items() if hasattr(headers, 'items') else headers or ())
+    c.headers = [(safe(k, 2), safe(v, 1)) for k, v in (headers.items() if hasattr(headers, 'items') else headers or ())]
     c.auth = auth
-    c.timeout = int(timeout * 1000)
+    c.timeout = _ms(timeout)
     c.max_size = max_size
     c.max_queue = max_queue
     c.ssl = ssl
     c.backoff = ((reconnection_attempts or -1) if reconnection else 0,  # attempts (-1: no limit)
-                 int(reconnection_delay * 1000), int(reconnection_delay_max * 1000),
-                 randomization_factor)
+                 _ms(reconnection_delay), _ms(reconnection_delay_max), randomization_factor)
     c.attempts = 0
     c.delays = [0]  # reconnect_delay, set by the backoff
     c.handlers = {}  # namespace -> {event: handler}
     c.nsps = {}  # namespace -> Namespace, for those joined
     c.calls = []  # handlers and callbacks to run: (function or None, namespace, event, args, ack id)
-    c.intervals = []  # [seconds, when last due, function]
+    c.intervals = []  # [ms, when last due, function]
     post(M, c, 255)
     for n in namespaces or (target[:i] if i >= 0 else target,):
         join(c, n, None)
+
+
+def _ms(seconds):
+    # A duration in whole ms; ValueError unless 0 or more and under 2**29 ms (about 6.2 days),
+    # the span of the 30-bit ticks (past it a deadline would wrap round and come at once).
+    ms = int(seconds * 1000)
+    if not 0 <= ms < 0x20000000:
+        raise ValueError('duration %r' % seconds)
+    return ms
 
 
 def _quote(v):
@@ -91,6 +100,10 @@ def start(c, wait):
         c.close()
         e = c.engine.error
         raise e if isinstance(e, OSError) else OSError(c.why)
+    if wait and c.state == _S_CLOSED and any(n.state < _S_REFUSED for n in c.nsps.values()):
+        # The session ended (no reconnection) before a namespace had its answer, or right
+        # after: python-socketio's error, not a dead client.
+        raise OSError('One or more namespaces failed to connect (%s)' % c.why)
 
 
 def _joining(c, end):
@@ -147,7 +160,7 @@ def target(c, transport, sid):
     """The request target of client c's session URL for a transport ('polling' or 'websocket')."""
     t = '%s?EIO=%d&transport=%s' % (c.path, c.eio, transport)
     if sid:
-        t += '&sid=' + sid
+        t += '&sid=' + _quote(sid)  # the server's choice: percent-encoded, as the official client does
     if c.eio == 3 and transport == 'polling':
         t += '&b64=1'  # binary as base64 text: the payload stays text
     return t + ('&' + c.query if c.query else '')

@@ -27,7 +27,8 @@ def handshake(e, p):
     """Engine e read the open packet p: its JSON must have what the session needs."""
     try:
         h = json.loads(p[1:])
-        h['sid'] + ''
+        if not 0 < len(h['sid'] + '') <= 128:  # repeated in every request: a bounded str
+            raise ValueError
         for k in ('pingInterval', 'pingTimeout'):  # whole ms, a day at most: ticks_add() takes 2**29
             h[k] = min(max(int(h[k] + 0), 0), 86400000)  # a number, not a numeral
         list(h.get('upgrades') or ())
