@@ -225,6 +225,9 @@ def namespace_act(ns, a):
                 if callable(auth):
                     auth = auth()
                 if auth is not None:
+                    from usocketio.strict import walk
+                    if not isinstance(auth, dict) or walk(auth):  # what the server's parser takes
+                        raise TypeError('not a dict of JSON')
                     s += json.dumps(auth)
             except Exception as x:  # the CONNECT cannot be made: as if refused, with the reason
                 return post(N, ns, _E_REFUSED, (None, 'auth: %r' % x))

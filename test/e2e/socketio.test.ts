@@ -662,6 +662,37 @@ R['connect'] = [fails(sio_connect, u, wait=False, **k)[:2] for k in ({'timeout':
         expect(r.connect).toEqual(Array(4).fill(['exc', 'ValueError']));
         expect(srv.of(`${t}-x`, 'engine').length).toBe(0);
       });
+
+      it('auth the server cannot read (not a dict, not JSON): that namespace hears connect_error "auth: ..." and is refused; the others go on', async () => {
+        const t = tag('badauth');
+        const r = await pool.run<Record<string, unknown>>(py`
+L = []; A = []
+c = sio_connect('${srv.url}/?case=${t}', wait=False)
+c.join('/chat', auth={'token': float('nan')})
+c.join('/private', auth=lambda: {'token': object()})
+c.join('/admin', auth={'token': {1, 2}})
+c.join('/slow', auth='token')
+for n in ('/', '/chat', '/private', '/admin', '/slow'):
+    log(c, L, n)
+ok = until(c, lambda: len([x for x in L if x[1] == 'connect_error']) == 4 and seen(L, 'connect'))
+c.join('/private', auth={'token': 'secret'})
+c.emit('echo', 'still', namespace='/private', callback=lambda *a: A.append(a[0]))
+ok = until(c, lambda: A) and ok
+c.close()
+R = {'ok': ok, 'L': sorted([x[0], x[1], str(x[2]).split('(')[0]] for x in L if x[0] != '/'), 'A': A}`);
+        expect(r.ok, JSON.stringify(r.L)).toBe(true);
+        expect(r.L).toEqual([
+          ['/admin', 'connect_error', 'auth: TypeError'],
+          ['/chat', 'connect_error', 'auth: ValueError'],
+          ['/private', 'connect', 'None'],
+          ['/private', 'connect_error', 'auth: TypeError'],
+          ['/private', 'disconnect', 'io client disconnect'],
+          ['/slow', 'connect_error', 'auth: TypeError'],
+        ]);
+        expect(r.A).toEqual(['still']);
+        expect(srv.of(t, 'engine').length).toBe(1);
+        expect(srv.of(t, 'middleware').map((e) => e.auth)).toEqual([{ token: 'secret' }]);
+      });
     });
 
     // -------------------------------------------------------- socket.io 4.8, hostile session ids
