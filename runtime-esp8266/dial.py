@@ -6,21 +6,35 @@ import socket
 def urlparse(uri, schemes=('ws', 'wss', 'http', 'https')):
     """(tls, host, port, target, authority) of a URL with one of schemes: target is the path
     (at least /) and the query; the port defaults to 443 with TLS (wss, https), else 80; the
-    authority is the Host header's value (the port only if it is not the default)."""
+    authority is the Host header's value (the port only if it is not the default). An IPv6
+    literal ([::1]) gives its address as host. ValueError for another scheme, a control
+    character or space anywhere (it would reach the request), userinfo (user@), no host, or a
+    port that is not 1-65535."""
+    for c in uri.encode():
+        if c < 33 or c == 127:
+            raise ValueError('control character or space in URL: %r' % uri)
     i = uri.find('://')
     scheme = uri[:i] if i > 0 else ''
     if scheme not in schemes:
         raise ValueError('not a %s:// URL: %s' % (':// or '.join(schemes), uri))
     tls = scheme in ('wss', 'https')
     rest = uri[i + 3:]
+    j = rest.find('#')  # a fragment is not sent
+    if j >= 0:
+        rest = rest[:j]
     j = min(k for k in (rest.find('/'), rest.find('?'), len(rest)) if k >= 0)
-    host, target = rest[:j], rest[j:]
-    port = 443 if tls else 80
-    k = host.rfind(':')
-    if k >= 0:
-        host, port = host[:k], int(host[k + 1:])
-    return (tls, host, port, target if target.startswith('/') else '/' + target,
-            host if port == (443 if tls else 80) else '%s:%d' % (host, port))
+    a, target = rest[:j], rest[j:]
+    port = d = 443 if tls else 80
+    k = a.rfind(':')
+    if k < a.rfind(']'):  # the colons of an IPv6 literal
+        k = -1
+    host = a if k < 0 else a[:k]
+    if k >= 0 and k + 1 < len(a):
+        port = int(a[k + 1:]) if a[k + 1:].isdigit() else 0
+    if '@' in a or not host or not 0 < port < 65536 or host[0] == '[' and host[-1] != ']':
+        raise ValueError('bad host or port in URL (no userinfo; port 1-65535): %s' % uri)
+    return (tls, host[1:-1] if host[0] == '[' else host, port, target if target.startswith('/') else '/' + target,
+            host if port == d else '%s:%d' % (host, port))
 
 
 def dial(host, port, tls=False, timeout=None, ssl=None):

@@ -20,9 +20,9 @@ export type WebsocketEvent =
   | { type: 'close' }
   /** The decoder met a framing violation: a reserved bit set without an extension, a reserved opcode, a masked frame from the server, a control frame that is fragmented or longer than 125 bytes, or a 64-bit length with its top bit set (5.2, 5.5). */
   | { type: 'protocol_error' }
-  /** A data frame's header announces a length that would take the message past the configured maximum; raised before any of its payload is read or allocated (7.4.1, code 1009). */
+  /** A data frame's header announces a length that would take the message past the configured maximum; raised before any of its payload is read or allocated (7.4.1, code 1009). Also raised when memory runs out while a frame is received or decoded. */
   | { type: 'message_too_big' }
-  /** The server closed the TCP connection (a read returned end of stream). */
+  /** The TCP connection ended: the server closed it (a read returned end of stream), it was reset, or a write could not finish before its deadline (the peer stopped reading). */
   | { type: 'tcp_closed' }
   /** The application asked to send a text or binary message. */
   | { type: 'send_message' }

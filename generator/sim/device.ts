@@ -181,6 +181,17 @@ export class SimDevice {
     return JSON.parse(d.json ?? 'null') as T;
   }
 
+  /**
+   * Calls a global Python function with number, string, boolean or null arguments, straight
+   * from JavaScript: nothing is parsed or compiled, so the call allocates no heap of its own
+   * (heap figures read this way are exact). A collection marked pending (gc.collect()) runs
+   * as the call starts. Returns the result converted through JSON.
+   */
+  async call<T = unknown>(fn: string, ...args: (number | string | boolean | null)[]): Promise<T> {
+    const d = await this.command({ t: 'call', fn, args });
+    return JSON.parse(d.json ?? 'null') as T;
+  }
+
   /** Runs a script from the VM filesystem as __main__ (as the board runs main.py). */
   async runFile(file: string): Promise<void> {
     await this.command({ t: 'runFile', path: file });

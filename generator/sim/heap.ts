@@ -29,7 +29,7 @@ async function collected(dev: SimDevice): Promise<number> {
 }
 
 /** The runtime and generated modules, as source or, with mpy, precompiled as `deploy --mpy` does. */
-async function runtimeFiles(root: string, mpy: boolean): Promise<Record<string, string | Uint8Array>> {
+export async function runtimeFiles(root: string, mpy: boolean): Promise<Record<string, string | Uint8Array>> {
   const sources = projectFiles(root);
   if (!mpy) return sources;
   const compiled = await precompile(Object.entries(sources).map(([path, source]) => ({ path, data: Buffer.from(source, 'utf8') })));

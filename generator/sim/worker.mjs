@@ -643,6 +643,12 @@ port.on('message', (m) => {
         reply = { json };
         break;
       }
+      case 'call': {
+        const f = mp.globals.get(m.fn);
+        if (typeof f !== 'function') throw new Error(`no Python function ${m.fn}`);
+        reply = { json: JSON.stringify(f(...m.args) ?? null) };
+        break;
+      }
       case 'runFile':
         mp.runPython(runFileCode(m.path));
         reply = {};

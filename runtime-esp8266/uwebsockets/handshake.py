@@ -5,7 +5,7 @@
 from binascii import b2a_base64
 from hashlib import sha1
 from os import urandom
-from fsm import const, fire, unload
+from fsm import const, duration, fire, unload
 import websocket_fsm as W
 
 # Ids in the websocket machine (checked against the spec by `npx wirestate generate`).
@@ -17,7 +17,7 @@ _A_FAIL_HANDSHAKE = const(2)
 _A_FAIL_OPEN_TIMEOUT = const(3)
 
 
-def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=65536, ssl=None, wait=True):
+def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=8192, ssl=None, wait=True):
     """uwebsockets.client.connect(): dial, then run the handshake on a new cls connection (or,
     unless wait, send its request and leave the rest to the caller's step() calls)."""
     import dial
@@ -25,6 +25,13 @@ def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=65
     from uwebsockets.protocol import HandshakeError
     try:
         tls, host, port, path, authority = dial.urlparse(uri, ('ws', 'wss'))
+        # What the application puts in the request is checked before anything is sent.
+        for k, v in headers.items() if hasattr(headers, 'items') else headers or ():
+            _check(k, 1)
+            _check(v, 0)
+        for k in subprotocols or ():
+            _check(k, 1)
+        ms = timeout and duration(timeout)
         s = dial.dial(host, port, tls, timeout, ssl)
     except BaseException:
         unload(__name__)
@@ -32,7 +39,7 @@ def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=65
     finally:
         unload('dial')
     s.setblocking(False)
-    ws = cls(authority, path, headers, subprotocols, max_size, timeout and int(timeout * 1000))
+    ws = cls(authority, path, headers, subprotocols, max_size, ms)
     ws.sock = s
     ws.poller = poll()
     ws.poller.register(s, POLLIN)
@@ -42,6 +49,19 @@ def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=65
     if ws.error:
         raise HandshakeError(ws.error)
     return ws
+
+
+def _check(s, token):
+    # ValueError unless s is a token (a header name or subprotocol: RFC 7230 3.2.6) or, not
+    # token, a header value: no control character (CR and LF included; tabs are allowed).
+    s = str(s)
+    for c in s.encode():
+        if c == 127 or (c < 33 or c > 126 or c in b'()<>@,;:\\"/[]?={}' if token else c < 32 and c != 9):
+            break
+    else:
+        if s or not token:
+            return
+    raise ValueError('invalid %s: %r' % ('token' if token else 'header value', s))
 
 
 def request(host, path, headers, protocols):
@@ -79,7 +99,7 @@ def verify(head, key, protocols):
     if h.get(b'sec-websocket-extensions'):
         return 'server enabled an extension we did not offer', None
     p = h.get(b'sec-websocket-protocol')
-    if p is not None and p.decode() not in (protocols or ()):
+    if p is not None and p not in [k.encode() for k in protocols or ()]:  # bytes: it may not be UTF-8
         return 'server chose subprotocol %r, which we did not offer' % p, None
     return None, p and p.decode()
 

@@ -1,7 +1,11 @@
 # uwebsockets/protocol.py: an RFC 6455 client connection without I/O, in the manner of wsproto.
 #
 # Bytes read from the socket go into buffer() and are announced with received(n); bytes to
-# write wait in `out` and a message received in `msg`, for the caller to take (and set to None).
+# write come from output(), and sent(n) says how many of them were written; a message received
+# waits in `msg`, for the caller to take (and set to None). `out` is not None while anything
+# waits to be written. Small frames are queued whole in `out`; the payload of a large message
+# is masked as it is written, a piece at a time through a small reused buffer, so no copy of
+# it is made. A binary message is handed over as the bytearray its payload was read into.
 # The caller must take `msg` (set it to None) before it announces more bytes with received():
 # the decoder does not wait for it, and a message decoded meanwhile overwrites the one waiting.
 # (uwebsockets.client reads nothing while a message waits, until the connection is closing:
@@ -50,6 +54,8 @@ _A_SEND_PONG = const(8)
 _A_WRITE_MESSAGE = const(14)
 _A_WRITE_PING = const(15)
 _A_WRITE_CLOSE = const(16)
+_S_CONNECTING = const(0)
+_CHUNK = const(256)  # bytes masked at a time (a multiple of 4), and the largest frame built whole
 
 
 class ConnectionClosed(Exception):
@@ -76,16 +82,26 @@ def _utf8(b, n):
     return s
 
 
+def _xor(d, i, k, m, w, j):
+    # w[j:j + k] = d[i:i + k] masked; m is the key repeated over _CHUNK bytes (i a multiple of 4).
+    if k:
+        w[j:j + k] = (int.from_bytes(d[i:i + k], 'big') ^ m >> 8 * (_CHUNK - k)).to_bytes(k, 'big')
+
+
 class Connection:
     # The client side of one WebSocket connection, as a state machine over bytes.
 
-    def __init__(self, host, path='/', headers=None, subprotocols=None, max_size=65536, open_ms=None):
+    def __init__(self, host, path='/', headers=None, subprotocols=None, max_size=8192, open_ms=None):
         self.request = (host, path, headers, subprotocols)
         self.max_size = max_size
         self.delays = d = list(W.TIMER_MS)
         if open_ms:
             d[_T_OPEN_TIMEOUT] = open_ms
         self.subprotocol = self.close_code = self.error = self.out = self.msg = self.outgoing = self.frag = None
+        # Writing: out[opos:] is queued (up to split while the payload data[dpos:] of a large
+        # frame, masked by mask, goes out through wbuf[wpos:wend]).
+        self.data = self.text = self.wbuf = None
+        self.opos = self.wpos = self.wend = 0
         self.close_reason = ''
         self.carry = self.payload = self.head = b''  # carry: an incomplete code point ending the text so far
         # The decoder reads into rbuf[rpos:rend]: the handshake response (while head is not None)
@@ -100,7 +116,24 @@ class Connection:
         return memoryview(self.rbuf)[self.rpos:self.rend or 14]
 
     def received(self, n):
-        """n bytes were read into buffer(); 0 means the server closed the TCP connection."""
+        """n bytes were read into buffer(); 0 means the server closed the TCP connection.
+        Running out of memory while receiving or decoding fails the connection with 1009 (the
+        handshake: HandshakeError), as for a message too big: nothing escapes to the caller."""
+        try:
+            self._decode(n)
+        except MemoryError:
+            # What was being assembled goes; the stream is not read further (as after a failure).
+            self.payload = self.carry = b''
+            self.frag = self.text = None
+            self.rbuf, self.rpos, self.rend = self.hdr, 0, 0
+            if self.state == _S_CONNECTING:
+                self.head = None
+                self.error = 'out of memory'
+                fire(W, self, _E_TCP_CLOSED)
+            else:
+                fire(W, self, _E_MESSAGE_TOO_BIG)
+
+    def _decode(self, n):
         if not n:
             return fire(W, self, _E_TCP_CLOSED)
         if self.head is not None:  # the handshake response
@@ -128,13 +161,11 @@ class Connection:
                 ev = _E_PROTOCOL_ERROR
             # Refuse a message over max_size from its header, before allocating it (7.4.1).
             elif b0 & 8 or n + (len(self.frag) if b0 & 15 == 0 and self.frag else 0) <= self.max_size:
-                try:
-                    self.payload = self.rbuf = bytearray(n)
-                    self.rpos = 0
-                    self.rend = n
-                    ev = None
-                except MemoryError:
-                    pass
+                self.payload = self.text = None  # the last frame's, before the next is allocated
+                self.payload = self.rbuf = bytearray(n)  # (a MemoryError fails the connection: 1009)
+                self.rpos = 0
+                self.rend = n
+                ev = None
             if ev is not None:
                 # The stream can no longer be trusted, or holds a frame we refuse to read:
                 # stop decoding, but go on reading so that the server closing TCP is seen.
@@ -171,25 +202,67 @@ class Connection:
             raise ConnectionClosed('not open')
 
     def _frame(self, op, data):
-        # Queue one frame masked with a fresh key (5.3). The XOR runs 256 bytes at a time
-        # through big integers: C loops instead of a Python step per byte.
+        # Queue one frame masked with a fresh key (5.3). The XOR runs _CHUNK bytes at a time
+        # through big integers: C loops instead of a Python step per byte. A frame up to
+        # _CHUNK bytes is built whole (so it goes out in one write); a larger one's payload is
+        # masked as it is written (output()), unless one is already on its way.
         n = len(data)
         h = 6 if n < 126 else 8 if n < 65536 else 14
-        f = bytearray(h + n)
+        big = n > _CHUNK and self.data is None
+        f = bytearray(h if big else h + n)
         f[0] = 0x80 | op
         f[1] = 0x80 | (n if h == 6 else 126 if h == 8 else 127)
         if h > 6:
             f[2:h - 4] = n.to_bytes(h - 6, 'big')
         f[h - 4:h] = key = urandom(4)
-        m = int.from_bytes(key * 64, 'big')
+        m = int.from_bytes(key * (_CHUNK // 4), 'big')
         d = memoryview(data)
-        for i in range(0, n, 256):
-            k = min(256, n - i)
-            f[h + i:h + i + k] = (int.from_bytes(d[i:i + k], 'big') ^ m >> 8 * (256 - k)).to_bytes(k, 'big')
+        if big:
+            self.data, self.dpos, self.mask = d, 0, m
+        else:
+            for i in range(0, n, _CHUNK):
+                _xor(d, i, min(_CHUNK, n - i), m, f, h + i)
         if self.out is None:
             self.out = f
         else:
             self.out += f
+        if big:
+            self.split = len(self.out)
+
+    def output(self):
+        """The bytes to write next (a memoryview), or None (and `out` None) if nothing waits."""
+        w = self.wbuf
+        if self.wpos < self.wend:
+            return memoryview(w)[self.wpos:self.wend]
+        o = self.out
+        if o is None:
+            return None
+        d = self.data
+        e = len(o) if d is None else self.split
+        if self.opos < e:
+            return memoryview(o)[self.opos:e]
+        if d is None:
+            self.out = None
+            self.opos = 0
+            return None
+        # The large frame's payload: mask its next piece into wbuf.
+        if w is None:
+            w = self.wbuf = bytearray(_CHUNK)
+        i = self.dpos
+        k = min(_CHUNK, len(d) - i)
+        _xor(d, i, k, self.mask, w, 0)
+        self.dpos = i + k
+        self.wpos, self.wend = 0, k
+        if i + k == len(d):
+            self.data = self.mask = None
+        return memoryview(w)[:k]
+
+    def sent(self, n):
+        """n bytes of output() were written."""
+        if self.wpos < self.wend:
+            self.wpos += n
+        else:
+            self.opos += n
 
     def guard(self, g):
         p = self.payload
@@ -207,8 +280,11 @@ class Connection:
             if not fin and p and p[-1] > 0x7F:
                 from uwebsockets.utf8 import tail
                 k = tail(p, _utf8)
-            if k < 0 or _utf8(p, len(p) - k) is None:
+            t = None if k < 0 else _utf8(p, len(p) - k)
+            if t is None:
                 return False
+            # A whole message in one frame: its text is decoded already (deliver_text takes it).
+            self.text = t if fin and self.frag is None and p is self.payload else None
             self.carry = bytes(p[len(p) - k:]) if k else b''
             return True
         if g == _G_CLOSE_PAYLOAD_OK:
@@ -220,10 +296,10 @@ class Connection:
         if a == _A_BEGIN_MESSAGE:
             self.frag = p
         elif a == _A_DELIVER_TEXT:
-            self.msg = str(self.frag, 'utf-8')
-            self.frag = None
+            self.msg = str(self.frag, 'utf-8') if self.text is None else self.text
+            self.frag = self.text = None
         elif a == _A_DELIVER_BINARY:
-            self.msg = bytes(self.frag)
+            self.msg = self.frag  # the bytearray it was read into: no copy
             self.frag = None
         elif a == _A_APPEND_FRAGMENT:
             self.frag += p

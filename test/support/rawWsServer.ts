@@ -239,10 +239,10 @@ export interface RawServer {
 }
 
 /**
- * Starts a raw server on an ephemeral port of 127.0.0.1. `script` runs for each connection
- * (after nothing has been read: await c.request or c.handshake() first).
+ * Starts a raw server on an ephemeral port of 127.0.0.1 (or host: '::1' for IPv6). `script`
+ * runs for each connection (after nothing has been read: await c.request or c.handshake() first).
  */
-export async function startRawServer(script?: (c: RawConnection) => Promise<void> | void): Promise<RawServer> {
+export async function startRawServer(script?: (c: RawConnection) => Promise<void> | void, host = '127.0.0.1'): Promise<RawServer> {
   const connections: RawConnection[] = [];
   const sockets = new Set<net.Socket>();
   const srv = net.createServer({ allowHalfOpen: true }, (s) => {
@@ -255,11 +255,11 @@ export async function startRawServer(script?: (c: RawConnection) => Promise<void
       c.done.catch(() => {}); // reported through done
     }
   });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => srv.listen(0, host, r));
   const port = (srv.address() as net.AddressInfo).port;
   return {
     port,
-    url: `ws://127.0.0.1:${port}/`,
+    url: `ws://${host.includes(':') ? `[${host}]` : host}:${port}/`,
     connections,
     close: () => {
       for (const s of sockets) s.destroy();

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { memoryBench } from '../../bench/memory.ts';
 import { socketioBench } from '../../bench/socketio.ts';
 import { websocketBench } from '../../bench/websocket.ts';
 import { EXIT_OK, UsageError, type Command } from '../command.ts';
@@ -6,18 +7,25 @@ import { EXIT_OK, UsageError, type Command } from '../command.ts';
 export const bench: Command = {
   name: 'bench',
   summary: 'Print throughput, heap and generator figures (npm run bench).',
-  usage: 'bench [--root DIR]',
+  usage: 'bench [--root DIR] [--memory]',
   options: {
     root: { type: 'string', description: 'project root (default: .)' },
+    memory: { type: 'boolean', description: 'only the memory jobs (heap per step, .py and .mpy)' },
   },
   details: 'Speeds depend on the host machine; heap figures are deterministic.',
   async run({ values, positionals }) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const root = resolve((values.root as string | undefined) ?? '.');
+    if (values.memory) {
+      await memoryBench(root);
+      return EXIT_OK;
+    }
     console.log('WebSocket (uwebsockets)');
     await websocketBench(root);
     console.log('\nSocket.IO (usocketio)');
     await socketioBench(root);
+    console.log('\nMemory jobs on the simulated ESP8266 (issue 9; README "Heap figures" says what is measured and what is a bound)');
+    await memoryBench(root);
     return EXIT_OK;
   },
 };

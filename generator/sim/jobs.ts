@@ -1,0 +1,336 @@
+// Memory jobs: real work (echoes, events, acks) run on the simulated ESP8266 against real local
+// servers, as a sequence of top-level steps with heap figures after every step. The VM's heap
+// grows instead of filling up and collects only between top-level calls, so it cannot show the
+// board's MemoryError; these figures are its honest proxies (see README "Heap figures"):
+//
+// - live: heap in use after a collection, before the step (measured);
+// - allocated: heap allocated during the step with the collector off (measured); as nothing
+//   is collected, it covers every object the step made, garbage included;
+// - freed: what the C code allocated and freed again within the step (a buffer grown by moving
+//   it, the compiler's parse tree), seen as holes in the heap's layout (measured);
+// - bound = live + allocated + freed: what the step can need at its peak (a bound, not a
+//   measurement);
+// - largest block: the largest heap block the step allocated (measured: blocks in the heap's
+//   layout at the end of the step, nothing collected, that were not there before it). Blocks
+//   the C code freed again within the step are not seen: see README "Heap figures".
+//
+// Heap figures are relative to the booted device with the job's own code defined (the job's
+// script is the application: its functions and its messages are in the baseline).
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from 'socket.io';
+import { SimDevice } from './device.ts';
+import { runtimeFiles } from './heap.ts';
+import { startWebSocketServer } from '../demo/servers.ts';
+
+export interface Step {
+  /** What the step does (figures of steps with the same label are reported together). */
+  label: string;
+  /** Python statements, run as the body of a function (declare globals they assign). */
+  code: string;
+  /** Repeat the step until this Python expression is true (checked between steps), at most `max` times. */
+  until?: string;
+  /** Repeat the step exactly this many times (default 1), or at most this many with `until`. */
+  times?: number;
+}
+
+export interface Job {
+  name: string;
+  server: 'websocket' | 'socketio';
+  /** Python run once before the baseline is read (the application's own code and data); URL is the server's. */
+  setup: string;
+  steps: Step[];
+}
+
+export interface StepFigures {
+  label: string;
+  /** How many times the step ran (the other figures are the maximum over the runs). */
+  runs: number;
+  /** Heap in use before the step, after a collection. */
+  live: number;
+  /** Heap allocated during the step with the collector off, net of what the C code freed itself. */
+  allocated: number;
+  /** Heap the C code allocated and freed again within the step, as far as the layout shows it. */
+  freed: number;
+  /** live + allocated + freed: a bound of the step's peak. */
+  bound: number;
+  /** Bytes of the largest block the step allocated (and the C code did not free itself). */
+  largestBlock: number;
+}
+
+export interface JobFigures {
+  job: string;
+  mpy: boolean;
+  steps: StepFigures[];
+  /** Free heap the job needs, at most: max over steps of live-before + allocated-in-step. */
+  bound: number;
+  /** The largest block any step allocated: the job's largest single allocation. */
+  largestBlock: number;
+  /** Heap still in use after the last step, after a collection (a leak shows here). */
+  retained: number;
+}
+
+const TEXT = `'x' * 100`;
+const ws = (binary: boolean): Job => ({
+  name: binary ? 'WebSocket: 200 text echoes of 100 B + 20 binary echoes of 4000 B, close' : 'WebSocket: 200 text echoes of 100 B, close',
+  server: 'websocket',
+  setup: `T = ${TEXT}\n${binary ? 'B = bytes(range(250)) * 16\n' : ''}`,
+  steps: [
+    { label: 'import uwebsockets.client', code: 'global uwebsockets\nimport uwebsockets.client' },
+    { label: 'connect()', code: 'global c\nc = uwebsockets.client.connect(URL)' },
+    { label: 'text echo (100 B)', code: 'c.send(T)\nif c.recv() != T:\n    raise AssertionError("echo")', times: 200 },
+    ...(binary ? [{ label: 'binary echo (4000 B)', code: 'c.send(B)\nif c.recv() != B:\n    raise AssertionError("echo")', times: 20 }] : []),
+    { label: 'close()', code: 'global c\nc.close()\nc = None' },
+  ],
+});
+
+const sio = (websocketOnly: boolean): Job => ({
+  name: websocketOnly
+    ? "Socket.IO, transports=('websocket',): the server's event, an acked emit, close"
+    : "Socket.IO, default transports (polling, then the upgrade): the server's event, an acked emit, close",
+  server: 'socketio',
+  setup: 'got = []\nacks = []\n',
+  steps: [
+    { label: 'import usocketio.client', code: 'global usocketio\nimport usocketio.client' },
+    {
+      label: 'connect(wait=False)',
+      code: `global c\nc = usocketio.client.connect(URL, wait=False${websocketOnly ? ", transports=('websocket',)" : ''})\nc.on('hello', got.append)`,
+    },
+    { label: "step() until '/' is connected", code: 'c.step(20)', until: 'c.sid is not None', times: 500 },
+    ...(websocketOnly ? [] : [{ label: 'step() until upgraded to WebSocket', code: 'c.step(20)', until: 'c.engine.ws is not None', times: 500 }]),
+    { label: "step() until the server's event", code: 'c.step(20)', until: 'len(got) > 0', times: 500 },
+    { label: 'emit() with an ack', code: `c.emit('ack', ${TEXT}, callback=acks.append)` },
+    { label: 'step() until the ack', code: 'c.step(20)', until: 'len(acks) > 0', times: 500 },
+    { label: 'close()', code: 'global c\nc.close()\nc = None' },
+  ],
+});
+
+/** The jobs of issue 9, in its order. */
+export const JOBS: Job[] = [ws(true), ws(false), sio(false), sio(true)];
+
+/** Local servers the jobs talk to: a `ws` echo server and a socket.io 4 server. */
+export interface JobServers {
+  websocket: string;
+  socketio: string;
+  close(): Promise<void>;
+}
+
+/** A socket.io server that sends each client 'hello' and acknowledges 'ack' with its data. */
+async function startSocketIo(): Promise<{ url: string; close: () => Promise<void> }> {
+  const http = createServer();
+  const io = new Server(http);
+  io.on('connection', (s) => {
+    s.emit('hello', { text: 'from the server' });
+    s.on('ack', (m, cb) => typeof cb === 'function' && cb(m));
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/`, close: () => new Promise((resolve) => io.close(() => resolve())) };
+}
+
+export async function startJobServers(): Promise<JobServers> {
+  const echo = await startWebSocketServer((m) => m);
+  const io = await startSocketIo();
+  return {
+    websocket: echo.url,
+    socketio: io.url,
+    close: async () => {
+      await echo.close();
+      await io.close();
+    },
+  };
+}
+
+// The harness in the VM, defined before the baseline. _step runs one step function with the
+// collector off and returns what it allocated. A top-level call from JavaScript
+// (SimDevice.call) compiles nothing, and a collection marked pending runs as the call starts:
+// _live() then reads the live heap exactly. Both print the heap's block layout
+// (micropython.mem_info(1)), which allocates nothing: blocks in the layout after the step that
+// were not in it before are what the step allocated (nothing is collected in between).
+const HARNESS = `import gc, micropython
+def _live():
+    a = gc.mem_alloc()
+    micropython.mem_info(1)
+    return a
+def _step(i):
+    f = _steps[i]
+    gc.disable()
+    a = gc.mem_alloc()
+    try:
+        f()
+    finally:
+        b = gc.mem_alloc()
+        micropython.mem_info(1)
+        gc.enable()
+    return b - a
+`;
+
+/** The heap's blocks as micropython.mem_info(1) prints them: "area:first block" -> length in blocks. */
+export function heapBlocks(printed: string): Map<string, number> {
+  const blocks = new Map<string, number>();
+  let area = -1;
+  let head = '';
+  let prev = -2; // index of the previous block character seen, to see runs broken by free lines
+  for (const line of printed.split(/\r?\n/)) {
+    if (line.startsWith('GC memory layout')) {
+      area++;
+      prev = -2;
+      continue;
+    }
+    const m = /^([0-9a-f]{8}): (.*)$/.exec(line);
+    if (!m || area < 0) continue;
+    const first = parseInt(m[1] as string, 16) / 16;
+    const row = m[2] as string;
+    for (let k = 0; k < row.length; k++) {
+      const c = row[k] as string;
+      const at = first + k;
+      if (c === '=' && head && prev === at - 1) blocks.set(head, (blocks.get(head) ?? 0) + 1);
+      else if (c !== '.' && c !== '=') {
+        head = `${area}:${at}`;
+        blocks.set(head, 1);
+      } else head = '';
+      prev = at;
+    }
+  }
+  if (area < 0) throw new Error('micropython.mem_info(1) printed no heap layout');
+  return blocks;
+}
+
+export interface StepHeap {
+  /** Bytes of the largest block in the layout after the step that was not there before. */
+  largest: number;
+  /**
+   * Bytes of free holes the step left beyond the highest block in use before it: the step
+   * allocated there and the C code freed it again within the step (first-fit allocation fills
+   * the free space beyond that frontier without gaps).
+   */
+  freed: number;
+}
+
+/** What a step did to the heap, from the layouts before it (after a collection) and after it (nothing collected). */
+export function stepHeap(before: Map<string, number>, after: Map<string, number>): StepHeap {
+  let largest = 0;
+  for (const [at, n] of after) if (before.get(at) !== n) largest = Math.max(largest, n);
+  const extent = (blocks: Map<string, number>) => {
+    const top = new Map<string, number>();
+    for (const [at, n] of blocks) {
+      const [area, first] = at.split(':') as [string, string];
+      top.set(area, Math.max(top.get(area) ?? 0, Number(first) + n));
+    }
+    return top;
+  };
+  const frontier = extent(before);
+  const top = extent(after);
+  let freed = 0;
+  for (const [area, t] of top) {
+    const f = frontier.get(area) ?? 0;
+    let used = 0;
+    for (const [at, n] of after) {
+      const [a, first] = at.split(':') as [string, string];
+      if (a === area) used += Math.max(0, Math.min(t, Number(first) + n) - Math.max(f, Number(first)));
+    }
+    freed += Math.max(0, t - f - used);
+  }
+  return { largest: largest * 16, freed: freed * 16 };
+}
+
+const indent = (code: string) => code.split('\n').map((l) => '    ' + l).join('\n');
+
+/** Heap figures of one job, from source or (mpy) from .mpy files as `deploy --mpy` installs them. */
+export async function runJob(root: string, job: Job, url: string, mpy = false): Promise<JobFigures> {
+  let printed = '';
+  const dev = await SimDevice.boot({ files: await runtimeFiles(root, mpy), stdout: (s) => (printed += s) });
+  try {
+    const defs = job.steps.map((s, i) => `def _s${i}():\n${indent(s.code)}\n`).join('');
+    await dev.exec(`${HARNESS}URL = ${JSON.stringify(url)}\n${job.setup}${defs}_steps = [${job.steps.map((_, i) => `_s${i}`).join(', ')}]`);
+    await dev.exec('gc.collect()');
+    const base = await dev.call<number>('_live');
+    const figures: StepFigures[] = [];
+    for (const [i, s] of job.steps.entries()) {
+      const f: StepFigures = { label: s.label, runs: 0, live: 0, allocated: 0, freed: 0, bound: 0, largestBlock: 0 };
+      const most = s.times ?? 1;
+      for (;;) {
+        if (s.until && (await dev.eval<boolean>(`bool(${s.until})`))) break;
+        if (f.runs === most) {
+          if (s.until) throw new Error(`${job.name}: ${s.label}: ${s.until} is still false after ${most} steps`);
+          break;
+        }
+        await dev.exec('gc.collect()');
+        printed = '';
+        const live = (await dev.call<number>('_live')) - base;
+        const before = heapBlocks(printed);
+        printed = '';
+        const allocated = await dev.call<number>('_step', i);
+        const h = stepHeap(before, heapBlocks(printed));
+        f.runs++;
+        f.live = Math.max(f.live, live);
+        f.allocated = Math.max(f.allocated, allocated);
+        f.freed = Math.max(f.freed, h.freed);
+        f.bound = Math.max(f.bound, live + allocated + h.freed);
+        f.largestBlock = Math.max(f.largestBlock, h.largest);
+      }
+      figures.push(f);
+    }
+    await dev.exec('gc.collect()');
+    const retained = (await dev.call<number>('_live')) - base;
+    return {
+      job: job.name,
+      mpy,
+      steps: figures,
+      bound: Math.max(...figures.map((f) => f.bound)),
+      largestBlock: Math.max(...figures.map((f) => f.largestBlock)),
+      retained,
+    };
+  } finally {
+    await dev.close();
+  }
+}
+
+/** Runs a job against the matching server of `servers`. */
+export const runJobOn = (root: string, job: Job, servers: JobServers, mpy = false) =>
+  runJob(root, job, job.server === 'websocket' ? servers.websocket : servers.socketio, mpy);
+
+export interface CompileFigures {
+  /** The module's path on the board, e.g. /lib/usocketio/client.py. */
+  path: string;
+  /** Bytes of source. */
+  size: number;
+  /** Heap allocated while compiling it alone, with the collector off: what stays (the code, its names) and garbage. */
+  allocated: number;
+  /** Heap the compiler allocated and freed again (the parse tree, moved buffers), as the layout shows it. */
+  freed: number;
+  /** allocated + freed: the compile's peak, as far as the layout shows it. */
+  peak: number;
+  /** Bytes of the largest block the compile allocated. */
+  largestBlock: number;
+}
+
+/**
+ * What compiling each runtime module from .py costs, each alone on a freshly booted device (as
+ * the board does at import, on top of what is live then): heap allocated by compile() with the
+ * collector off, and the largest block. Sorted largest first.
+ */
+export async function compileFigures(root: string): Promise<CompileFigures[]> {
+  const files = await runtimeFiles(root, false);
+  const out: CompileFigures[] = [];
+  for (const [path, source] of Object.entries(files)) {
+    let printed = '';
+    const dev = await SimDevice.boot({ files, stdout: (s) => (printed += s) });
+    try {
+      await dev.exec(
+        `${HARNESS}with open(${JSON.stringify(path)}) as f:\n    src = f.read()\n` +
+          `def _compile():\n    compile(src, ${JSON.stringify(path)}, 'exec')\n_steps = [_compile]`,
+      );
+      await dev.exec('gc.collect()');
+      printed = '';
+      await dev.call('_live');
+      const before = heapBlocks(printed);
+      printed = '';
+      const allocated = await dev.call<number>('_step', 0);
+      const h = stepHeap(before, heapBlocks(printed));
+      out.push({ path, size: Buffer.byteLength(source as string), allocated, freed: h.freed, peak: allocated + h.freed, largestBlock: h.largest });
+    } finally {
+      await dev.close();
+    }
+  }
+  return out.sort((a, b) => b.peak - a.peak);
+}

@@ -1,0 +1,71 @@
+// Heap budgets of the memory jobs of issue 9 (generator/sim/jobs.ts), on the simulated ESP8266
+// against real local servers, from .py and from .mpy. The figures are bounds and measurements
+// of the VM (README "Heap figures"): `bound` is the free heap a job needs at most (max over its
+// steps of live + allocated + freed), `largest` its largest single allocation. Budgets are the
+// figures of the runtime when the harness landed plus a little slack (Socket.IO phases take a
+// varying number of step() calls); lower them as the runtime shrinks, never raise them to pass.
+// KB means 1024 bytes.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JOBS, compileFigures, runJob, runJobOn, startJobServers, type JobServers } from '../../generator/sim/jobs.ts';
+import { TOOLKIT_ROOT } from '../../generator/sim/device.ts';
+
+const KB = 1024;
+
+/** [job index, .py bound, .mpy bound, largest allocation] budgets in bytes. */
+const BUDGETS: [number, number, number, number][] = [
+  [0, 46 * KB, 45 * KB, 4016], // WebSocket, text + 4000-B binary echoes (the binary message itself is 4000 B)
+  [1, 38 * KB, 35 * KB, 2272], // WebSocket, text echoes only
+  [2, 70 * KB, 63 * KB, 2272], // Socket.IO, polling then upgrade
+  [3, 63 * KB, 51 * KB, 2272], // Socket.IO, WebSocket only
+];
+
+describe('memory jobs on the simulated ESP8266 (issue 9)', () => {
+  let servers: JobServers;
+  beforeAll(async () => {
+    servers = await startJobServers();
+  });
+  afterAll(() => servers.close());
+
+  it('the harness sees a step\'s allocations: a 4000-byte buffer dropped within the step, and a collection before the next', async () => {
+    const job = {
+      name: 'harness check',
+      server: 'websocket' as const,
+      setup: 'keep = []\n',
+      steps: [
+        { label: 'garbage', code: 'b = bytearray(4000)\nb = None' },
+        { label: 'kept', code: 'keep.append(bytearray(1000))' },
+        { label: 'nothing', code: 'pass' },
+      ],
+    };
+    const f = await runJob(TOOLKIT_ROOT, job, servers.websocket);
+    const [garbage, kept, nothing] = f.steps;
+    expect(garbage?.largestBlock).toBeGreaterThanOrEqual(4000);
+    expect(garbage?.allocated).toBeGreaterThanOrEqual(4000);
+    expect(kept?.live).toBeLessThan(256); // the 4000 bytes of garbage were collected
+    expect(kept?.largestBlock).toBeGreaterThanOrEqual(1000);
+    expect(kept?.largestBlock).toBeLessThan(4000);
+    expect(nothing?.live).toBeGreaterThanOrEqual(1000);
+    expect(nothing?.allocated).toBe(0);
+    expect(nothing?.largestBlock).toBe(0);
+    expect(f.bound).toBe(garbage?.bound);
+  });
+
+  for (const [i, py, mpy, largest] of BUDGETS) {
+    const job = JOBS[i]!;
+    it(`${job.name}: needs at most ${py / KB} KB free from .py and ${mpy / KB} KB from .mpy; largest allocation at most ${largest} B`, async () => {
+      const a = await runJobOn(TOOLKIT_ROOT, job, servers, false);
+      const b = await runJobOn(TOOLKIT_ROOT, job, servers, true);
+      console.log(`${job.name}: bound ${a.bound} B (.py) / ${b.bound} B (.mpy); largest ${a.largestBlock} / ${b.largestBlock} B; retained after close ${a.retained} / ${b.retained} B`);
+      expect(a.bound).toBeLessThanOrEqual(py);
+      expect(b.bound).toBeLessThanOrEqual(mpy);
+      expect(Math.max(a.largestBlock, b.largestBlock)).toBeLessThanOrEqual(largest);
+    });
+  }
+
+  it('compiling the largest runtime module from .py peaks at most at 27 KB (usocketio/client.py today)', async () => {
+    const [top] = await compileFigures(TOOLKIT_ROOT);
+    console.log(`largest compile peak: ${top?.path} ${top?.peak} B (kept or garbage ${top?.allocated} B, freed ${top?.freed} B)`);
+    expect(top?.peak).toBeGreaterThan(0);
+    expect(top?.peak).toBeLessThanOrEqual(27 * KB);
+  });
+});
