@@ -60,16 +60,15 @@ def dial(host, port, tls=False, timeout=None, ssl=None):
         raise
 
 
-def safe(s, kind):
-    """s (made a str) checked for its place in an HTTP request; kind 0: the request target (no
-    space), 1: a header value (tabs allowed), 2: a header name (a token, RFC 9110). ValueError
-    for control characters, which would end the line (header injection), as CPython's
-    http.client refuses them."""
+def check(s, token):
+    """s as a str, checked before it goes into a request (both clients): ValueError unless it
+    is a token (a header name or subprotocol: RFC 7230 3.2.6) or, not token, a header value:
+    no control character (CR and LF would inject headers; tabs are allowed)."""
     s = str(s)
     for c in s.encode():
-        if c < 33 and not (kind == 1 and (c == 32 or c == 9)) or c == 127 or \
-                kind == 2 and (c > 127 or c in b'"(),/:;<=>?@[\\]{}'):
-            raise ValueError('%s %r' % (('target', 'header value', 'header name')[kind], s))
-    if kind == 2 and not s:
-        raise ValueError('empty header name')
-    return s
+        if c == 127 or (c < 33 or c > 126 or c in b'()<>@,;:\\"/[]?={}' if token else c < 32 and c != 9):
+            break
+    else:
+        if s or not token:
+            return
+    raise ValueError('invalid %s: %r' % ('token' if token else 'header value', s))

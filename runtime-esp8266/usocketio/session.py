@@ -2,7 +2,7 @@
 # Engine.IO sessions, wait out the reconnection backoff, join and leave namespaces. Imported
 # when one of these happens, so the loop's steady work (usocketio.client) stays small.
 import json
-from fsm import const, ticks_add, ticks_diff, ticks_ms
+from fsm import const, duration, ticks_add, ticks_diff, ticks_ms
 from usocketio.engine import Engine, post
 import socketio_manager_fsm as M
 import socketio_namespace_fsm as N
@@ -41,7 +41,7 @@ def configure(c, url, namespaces=None, auth=None, headers=None, query=None, tran
               reconnection_delay=1, reconnection_delay_max=5, randomization_factor=0.5,
               timeout=20, max_size=65536, max_queue=32, ssl=None):
     """Client c's settings (see usocketio.client.connect)."""
-    from dial import safe, urlparse
+    from dial import check, urlparse
     tls, host, port, target, c.host = urlparse(url)
     i = target.find('?')
     q = target[i + 1:] if i >= 0 else ''
@@ -49,18 +49,22 @@ def configure(c, url, namespaces=None, auth=None, headers=None, query=None, tran
         q += ('&' if q else '') + (query if isinstance(query, str) else
                                    '&'.join('%s=%s' % (_quote(k), _quote(v)) for k, v in query.items()))
     c.url = (tls, host, port)
-    c.query = safe(q, 0)  # what the application passes goes into every request: no CR/LF
-    c.path = safe('/' + path.strip('/') + '/', 0)
+    c.query = q
+    c.path = '/' + path.strip('/') + '/'
+    urlparse('http://h' + c.path + '?' + q)  # ValueError for a control character or space in them
     c.eio = eio
     c.transports = transports or ('polling', 'websocket')
-    c.headers = [(safe(k, 2), safe(v, 1)) for k, v in (headers.items() if hasattr(headers, 'items') else headers or ())]
+    c.headers = list(headers.items() if hasattr(headers, 'items') else headers or ())
+    for k, v in c.headers:  # what the application passes goes into every request: no CR/LF
+        check(k, 1)
+        check(v, 0)
     c.auth = auth
-    c.timeout = _ms(timeout)
+    c.timeout = duration(timeout)
     c.max_size = max_size
     c.max_queue = max_queue
     c.ssl = ssl
     c.backoff = ((reconnection_attempts or -1) if reconnection else 0,  # attempts (-1: no limit)
-                 _ms(reconnection_delay), _ms(reconnection_delay_max), randomization_factor)
+                 duration(reconnection_delay), duration(reconnection_delay_max), randomization_factor)
     c.attempts = 0
     c.delays = [0]  # reconnect_delay, set by the backoff
     c.handlers = {}  # namespace -> {event: handler}
@@ -70,15 +74,6 @@ def configure(c, url, namespaces=None, auth=None, headers=None, query=None, tran
     post(M, c, 255)
     for n in namespaces or (target[:i] if i >= 0 else target,):
         join(c, n, None)
-
-
-def _ms(seconds):
-    # A duration in whole ms; ValueError unless 0 or more and under 2**29 ms (about 6.2 days),
-    # the span of the 30-bit ticks (past it a deadline would wrap round and come at once).
-    ms = int(seconds * 1000)
-    if not 0 <= ms < 0x20000000:
-        raise ValueError('duration %r' % seconds)
-    return ms
 
 
 def _quote(v):
