@@ -55,25 +55,22 @@ class Websocket(Connection):
         negative or over 2**29 - 1 ms (about 6.2 days: ticks wrap at 2**30), on every port."""
         self.timeout = None if timeout is None else duration(timeout)
 
-    def _end(self):
-        return None if self.timeout is None else ticks_add(ticks_ms(), self.timeout)
-
-    def _left(self, end, t):
-        # Milliseconds left until end (ticks_ms; None: no deadline) for the next step; t is
-        # what the last step had: if that was 0, the deadline has passed though data kept
-        # coming (so the step did not wait), and it is handled as a wait that timed out.
-        if t == 0:
-            self._expired()
-        return None if end is None else max(0, ticks_diff(end, ticks_ms()))
-
     def recv(self):
-        end = self._end()
-        t = -1
-        while self.msg is None and self.state < _FINAL:
-            t = self._left(end, t)
-            self.step(t)
+        self._run(0)
         m, self.msg = self.msg, None
         return m
+
+    def _run(self, what):
+        # Step until what is done: a message received (0), what is queued written (1), or the
+        # connection closed (8: close_timeout bounds it); else within the timeout. A deadline
+        # that passes while data keeps coming (so no step waited) counts as a wait timed out.
+        end = None if self.timeout is None or what == 8 else ticks_add(ticks_ms(), self.timeout)
+        t = -1
+        while self.state < _FINAL and (self.msg is None if what == 0 else what == 8 or self.out is not None):
+            if t == 0:
+                self._expired()
+            t = None if end is None else max(0, ticks_diff(end, ticks_ms()))
+            self.step(t)
 
     def __enter__(self):
         return self
@@ -84,13 +81,9 @@ class Websocket(Connection):
     def _request(self, ev, outgoing):
         # send(), ping() and close() queue their frame; write it now (within the timeout), and
         # take in what has arrived meanwhile. close() then waits for the closing handshake and
-        # the TCP close (close_timeout bounds both).
+        # the TCP close.
         Connection._request(self, ev, outgoing)
-        end = None if outgoing[0] == 8 else self._end()
-        t = -1
-        while (self.out is not None or outgoing[0] == 8) and self.state < _FINAL:
-            t = self._left(end, t)
-            self.step(t)
+        self._run(outgoing[0] if outgoing[0] == 8 else 1)
         if self.state >= _FINAL and outgoing[0] != 8 and self.error:
             raise ConnectionClosed(self.error)
 
@@ -138,7 +131,13 @@ class Websocket(Connection):
             if r:
                 try:
                     b = self.buffer()
-                    n = s.recv_into(b) if hasattr(s, 'recv_into') else s.readinto(b)
+                    x = self.rest  # read past the handshake response
+                    if x:
+                        n = min(len(b), len(x))
+                        b[:n] = x[:n]
+                        self.rest = x[n:]
+                    else:
+                        n = s.recv_into(b) if hasattr(s, 'recv_into') else s.readinto(b)
                 except OSError as e:
                     if e.errno not in (EAGAIN, 2):  # 2: CPython's ssl.SSL_ERROR_WANT_READ
                         raise

@@ -104,18 +104,26 @@ def act(c, a):
 
 
 def received(c, n):
-    """Connection c read n bytes of the response into its buffer. Until the head is complete,
-    ask for no more bytes than its end ("\\r\\n\\r\\n") may still be away, so that frames sent
-    right after it stay in the socket; then judge it."""
-    h = c.head + c.rbuf[:n]
-    c.head = h
-    if h.endswith(b'\r\n\r\n'):
-        c.error, c.subprotocol = verify(h[:-4], *c.request)
-    elif len(h) > 4096:
+    """Connection c read n more bytes of the response into c.head, in place (the buffer
+    doubles when it fills up). Once the head is complete, judge it; bytes read past it (the
+    first frames) wait in c.rest for the decoder."""
+    h = c.head
+    q = c.rpos
+    p = q + n
+    i = h.find(b'\r\n\r\n', q - 3 if q > 3 else 0, p)
+    if i >= 0:
+        if i + 4 < p:
+            c.rest = bytes(memoryview(h)[i + 4:p])
+        c.error, c.subprotocol = verify(bytes(memoryview(h)[:i]), *c.request)
+    elif p > 4096:
         c.error = 'response header over 4 KiB'
     else:
-        c.rpos, c.rend = 0, 1 if h.endswith(b'\r\n\r') else 2 if h.endswith(b'\r\n') else 3 if h.endswith(b'\r') else 4
+        if p == len(h):
+            c.head = bytearray(2 * p)
+            c.head[:p] = h
+            h = c.head
+        c.rbuf, c.rpos, c.rend = h, p, len(h)
         return
     c.head = None
-    c.rpos, c.rend = 0, 2
+    c.rbuf, c.rpos, c.rend = c.hdr, 0, 2
     fire(W, c, _E_HANDSHAKE_RESPONSE)

@@ -10,8 +10,10 @@
 # the decoder does not wait for it, and a message decoded meanwhile overwrites the one waiting.
 # (uwebsockets.client reads nothing while a message waits, until the connection is closing:
 # the machine ignores data frames from then on.)
-# The decoder asks for no more bytes than the handshake response or the current frame may still
-# have, so no read runs past either: what follows stays in the socket until it is wanted.
+# The decoder asks for no more bytes than the current frame may still have, so no read runs
+# past it: what follows stays in the socket until it is wanted. The handshake response is read
+# in larger pieces; what was read past it waits in `rest`, and the I/O layer puts it into
+# buffer() before it reads the socket again.
 # Lifecycle and message assembly are the websocket machine (spec/websocket.yaml) run by fsm
 # from the tables in websocket_fsm: this class decodes bytes into its events and implements its
 # guards and actions, guard() and act().
@@ -54,8 +56,7 @@ _A_SEND_PONG = const(8)
 _A_WRITE_MESSAGE = const(14)
 _A_WRITE_PING = const(15)
 _A_WRITE_CLOSE = const(16)
-_S_CONNECTING = const(0)
-_CHUNK = const(256)  # bytes masked at a time (a multiple of 4), and the largest frame built whole
+_CHUNK = const(256)  # bytes masked at a time (a multiple of 4), and the largest payload framed whole
 
 
 class ConnectionClosed(Exception):
@@ -82,10 +83,11 @@ def _utf8(b, n):
     return s
 
 
-def _xor(d, i, k, m, w, j):
-    # w[j:j + k] = d[i:i + k] masked; m is the key repeated over _CHUNK bytes (i a multiple of 4).
-    if k:
-        w[j:j + k] = (int.from_bytes(d[i:i + k], 'big') ^ m >> 8 * (_CHUNK - k)).to_bytes(k, 'big')
+def _xor(d, i, k, key, w, j):
+    # w[j:j + k] = d[i:i + k] masked with the 4-byte key (i a multiple of 4), a byte at a time:
+    # slower than big integers, but it allocates nothing (they made 3 bytes of garbage a byte).
+    for n in range(k):
+        w[j + n] = d[i + n] ^ key[n & 3]
 
 
 class Connection:
@@ -103,12 +105,15 @@ class Connection:
         self.data = self.text = self.wbuf = None
         self.opos = self.wpos = self.wend = 0
         self.close_reason = ''
-        self.carry = self.payload = self.head = b''  # carry: an incomplete code point ending the text so far
-        # The decoder reads into rbuf[rpos:rend]: the handshake response (while head is not None)
-        # and each frame's header into hdr, a payload into its own buffer; rend 0 drops what comes.
-        self.rbuf = self.hdr = bytearray(14)
+        self.carry = self.payload = b''  # carry: an incomplete code point ending the text so far
+        # The decoder reads into rbuf[rpos:rend]: the handshake response into head (while it
+        # is not None), each frame's header into hdr, a payload into its own buffer; rend 0
+        # drops what comes.
+        self.hdr = bytearray(14)
+        self.rbuf = self.head = bytearray(256)
         self.rpos = 0
-        self.rend = 4
+        self.rend = 256
+        self.rest = None  # bytes read past the handshake response: the I/O layer hands them over first
         start(W, self)
 
     def buffer(self):
@@ -120,64 +125,55 @@ class Connection:
         Running out of memory while receiving or decoding fails the connection with 1009 (the
         handshake: HandshakeError), as for a message too big: nothing escapes to the caller."""
         try:
-            self._decode(n)
+            if not n:
+                return fire(W, self, _E_TCP_CLOSED)
+            if self.head is not None:  # the handshake response
+                import uwebsockets.handshake as hs
+                return hs.received(self, n)
+            if not self.rend:  # dropping
+                return
+            self.rpos += n
+            h = self.hdr
+            if self.rpos < self.rend:
+                return
+            ev = _E_MESSAGE_TOO_BIG
+            if self.rbuf is h:
+                b0, b1 = h[0], h[1]
+                if self.rend == 2:
+                    if b1 > 125 and not b0 & 8 and not b1 & 0x80:
+                        self.rend = 4 if b1 == 126 else 10  # an extended length follows
+                        return
+                    n = b1 & 0x7F
+                else:
+                    n = int.from_bytes(h[2:self.rend], 'big')
+                # Reserved bits, reserved opcodes, masked frames from the server, fragmented or
+                # long control frames, a 64-bit length with its top bit set: fail (5.2, 5.5).
+                if b0 & 0x70 or b1 & 0x80 or b0 & 7 > 2 or b0 & 8 and (b0 < 0x80 or n > 125) or n >> 63:
+                    ev = _E_PROTOCOL_ERROR
+                # Refuse a message over max_size from its header, before allocating it (7.4.1).
+                elif b0 & 8 or n + (self.flen if b0 & 15 == 0 and self.frag is not None else 0) <= self.max_size:
+                    self.payload = self.text = None  # the last frame's, before the next is allocated
+                    self.payload = self.rbuf = bytearray(n)  # (a MemoryError fails the connection: 1009)
+                    self.rpos = 0
+                    self.rend = n
+                    ev = None
+                if ev is not None:
+                    # The stream can no longer be trusted, or holds a frame we refuse to read:
+                    # stop decoding, but go on reading so that the server closing TCP is seen.
+                    self.rbuf, self.rpos, self.rend = h, 0, 0
+                    return fire(W, self, ev)
+                if n:
+                    return
+            # A whole frame is in: its event, by opcode.
+            self.rbuf, self.rpos, self.rend = h, 0, 2
+            op = h[0] & 15
+            fire(W, self, (_E_CONTINUATION, _E_TEXT, _E_BINARY)[op] if op < 8
+                 else (_E_CLOSE, _E_PING, _E_PONG)[op - 8])
         except MemoryError:
             # What was being assembled goes; the stream is not read further (as after a failure).
-            self.payload = self.carry = b''
-            self.frag = self.text = None
+            self.payload = self.frag = self.text = self.rest = None
             self.rbuf, self.rpos, self.rend = self.hdr, 0, 0
-            if self.state == _S_CONNECTING:
-                self.head = None
-                self.error = 'out of memory'
-                fire(W, self, _E_TCP_CLOSED)
-            else:
-                fire(W, self, _E_MESSAGE_TOO_BIG)
-
-    def _decode(self, n):
-        if not n:
-            return fire(W, self, _E_TCP_CLOSED)
-        if self.head is not None:  # the handshake response
-            import uwebsockets.handshake as hs
-            return hs.received(self, n)
-        if not self.rend:  # dropping
-            return
-        self.rpos += n
-        h = self.hdr
-        if self.rpos < self.rend:
-            return
-        ev = _E_MESSAGE_TOO_BIG
-        if self.rbuf is h:
-            b0, b1 = h[0], h[1]
-            if self.rend == 2:
-                if b1 > 125 and not b0 & 8 and not b1 & 0x80:
-                    self.rend = 4 if b1 == 126 else 10  # an extended length follows
-                    return
-                n = b1 & 0x7F
-            else:
-                n = int.from_bytes(h[2:self.rend], 'big')
-            # Reserved bits, reserved opcodes, masked frames from the server, fragmented or
-            # long control frames, a 64-bit length with its top bit set: fail (5.2, 5.5).
-            if b0 & 0x70 or b1 & 0x80 or b0 & 7 > 2 or b0 & 8 and (b0 < 0x80 or n > 125) or n >> 63:
-                ev = _E_PROTOCOL_ERROR
-            # Refuse a message over max_size from its header, before allocating it (7.4.1).
-            elif b0 & 8 or n + (len(self.frag) if b0 & 15 == 0 and self.frag else 0) <= self.max_size:
-                self.payload = self.text = None  # the last frame's, before the next is allocated
-                self.payload = self.rbuf = bytearray(n)  # (a MemoryError fails the connection: 1009)
-                self.rpos = 0
-                self.rend = n
-                ev = None
-            if ev is not None:
-                # The stream can no longer be trusted, or holds a frame we refuse to read:
-                # stop decoding, but go on reading so that the server closing TCP is seen.
-                self.rbuf, self.rpos, self.rend = h, 0, 0
-                return fire(W, self, ev)
-            if n:
-                return
-        # A whole frame is in: its event, by opcode.
-        self.rbuf, self.rpos, self.rend = h, 0, 2
-        op = h[0] & 15
-        fire(W, self, (_E_CONTINUATION, _E_TEXT, _E_BINARY)[op] if op < 8
-             else (_E_CLOSE, _E_PING, _E_PONG)[op - 8])
+            fire(W, self, _E_TCP_CLOSED if self.head else _E_MESSAGE_TOO_BIG)  # (head: the handshake)
 
     def send(self, data):
         """Queue a message: str as text, bytes-like as binary. ConnectionClosed unless open."""
@@ -202,10 +198,9 @@ class Connection:
             raise ConnectionClosed('not open')
 
     def _frame(self, op, data):
-        # Queue one frame masked with a fresh key (5.3). The XOR runs _CHUNK bytes at a time
-        # through big integers: C loops instead of a Python step per byte. A frame up to
-        # _CHUNK bytes is built whole (so it goes out in one write); a larger one's payload is
-        # masked as it is written (output()), unless one is already on its way.
+        # Queue one frame masked with a fresh key (5.3). A frame up to _CHUNK bytes is built
+        # whole (so it goes out in one write); a larger one's payload is masked as it is
+        # written (output()), unless one is already on its way.
         n = len(data)
         h = 6 if n < 126 else 8 if n < 65536 else 14
         big = n > _CHUNK and self.data is None
@@ -215,13 +210,11 @@ class Connection:
         if h > 6:
             f[2:h - 4] = n.to_bytes(h - 6, 'big')
         f[h - 4:h] = key = urandom(4)
-        m = int.from_bytes(key * (_CHUNK // 4), 'big')
         d = memoryview(data)
         if big:
-            self.data, self.dpos, self.mask = d, 0, m
+            self.data, self.dpos, self.mask = d, 0, key
         else:
-            for i in range(0, n, _CHUNK):
-                _xor(d, i, min(_CHUNK, n - i), m, f, h + i)
+            _xor(d, 0, n, key, f, h)
         if self.out is None:
             self.out = f
         else:
@@ -293,16 +286,25 @@ class Connection:
 
     def act(self, a):
         p = self.payload
+        f = self.frag  # the message so far: frag[:flen]
         if a == _A_BEGIN_MESSAGE:
             self.frag = p
+            self.flen = len(p)
         elif a == _A_DELIVER_TEXT:
-            self.msg = str(self.frag, 'utf-8') if self.text is None else self.text
+            self.msg = str(memoryview(f)[:self.flen], 'utf-8') if self.text is None else self.text
             self.frag = self.text = None
         elif a == _A_DELIVER_BINARY:
-            self.msg = self.frag  # the bytearray it was read into: no copy
+            self.msg = f if len(f) == self.flen else f[:self.flen]  # unfragmented: the bytearray it was read into
             self.frag = None
         elif a == _A_APPEND_FRAGMENT:
-            self.frag += p
+            k = self.flen
+            n = k + len(p)
+            if n > len(f):  # grow by half as much again (up to max_size): appending takes linear time
+                self.frag = bytearray(min(n + n // 2 + 64, self.max_size))
+                self.frag[:k] = memoryview(f)[:k]
+                f = self.frag
+            f[k:n] = p
+            self.flen = n
         elif a in (_A_WRITE_MESSAGE, _A_WRITE_PING, _A_WRITE_CLOSE):
             self._frame(*self.outgoing)
         elif a == _A_SEND_PONG:
