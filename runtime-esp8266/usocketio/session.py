@@ -76,10 +76,15 @@ def configure(c, url, namespaces=None, auth=None, headers=None, query=None, tran
         join(c, n, None)
 
 
-def _quote(v):
-    # Percent-encoding of a query name or value (RFC 3986: letters, digits and -._~ stay).
-    return ''.join(chr(b) if 48 <= b <= 57 or 65 <= b <= 90 or 97 <= b <= 122 or b in b'-._~' else '%%%02X' % b
-                   for b in str(v).encode())
+def _quote(v, plain=b'-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'):
+    # Percent-encoding of a query name or value (RFC 3986: letters, digits and -._~ stay); v
+    # itself if it needs none (the usual sid, quoted for each request: no garbage then).
+    v = str(v)
+    e = v.encode()
+    for b in e:
+        if b not in plain:
+            return ''.join(chr(b) if b in plain else '%%%02X' % b for b in e)
+    return v
 
 
 def start(c, wait):
