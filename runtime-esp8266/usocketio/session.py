@@ -78,7 +78,7 @@ def configure(c, url, namespaces=None, auth=None, headers=None, query=None, tran
 
 def _quote(v, plain=b'-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'):
     # Percent-encoding of a query name or value (RFC 3986: letters, digits and -._~ stay); v
-    # itself if it needs none (the usual sid, quoted for each request: no garbage then).
+    # itself if it needs none (the usual sid: no copy kept).
     v = str(v)
     e = v.encode()
     for b in e:
@@ -160,7 +160,7 @@ def target(c, transport, sid):
     """The request target of client c's session URL for a transport ('polling' or 'websocket')."""
     t = '%s?EIO=%d&transport=%s' % (c.path, c.eio, transport)
     if sid:
-        t += '&sid=' + _quote(sid)  # the server's choice: percent-encoded, as the official client does
+        t += '&sid=' + sid
     if c.eio == 3 and transport == 'polling':
         t += '&b64=1'  # binary as base64 text: the payload stays text
     return t + ('&' + c.query if c.query else '')

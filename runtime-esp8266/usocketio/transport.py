@@ -3,7 +3,7 @@
 import json
 from fsm import const, unload
 from usocketio.engine import FAILED, LOST, OPEN, Heartbeat, post
-from usocketio.session import target
+from usocketio.session import _quote, target
 import engineio_fsm as E
 import engineio_heartbeat_fsm as H
 
@@ -41,7 +41,7 @@ def act(e, a):
     """Engine e's action a."""
     if a == _A_ACCEPT_HANDSHAKE:
         h = e.x
-        e.sid = h['sid']
+        e.sid = _quote(h['sid'])  # as it goes in every URL: percent-encoded, as the official client does
         e.hb = Heartbeat(e, h['pingInterval'], h['pingTimeout'])
         e.c.up(OPEN, None)
         if e.ws:
