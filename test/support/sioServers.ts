@@ -292,9 +292,9 @@ export interface Proxy {
   url: string;
   /** Connections made through it so far. */
   count: number;
-  /** Hold a new connection whose request asks for transport=websocket this long (ms) before
-   *  forwarding it: an upgrade that takes time, while polling carries the session. */
-  delayWebsocket: number;
+  /** Hold a new connection whose request asks for transport=websocket until this settles
+   *  before forwarding it: an upgrade that waits, while polling carries the session. */
+  holdWebsocket?: Promise<unknown>;
   /** Stops forwarding on every connection open now (both ways, silently); new ones pass. */
   freeze(): void;
   /** On the next server-to-client bytes that hold `marker`, forwards what precedes it and half
@@ -316,12 +316,13 @@ export async function startProxy(targetPort: number): Promise<Proxy> {
     let held: Buffer[] | undefined;
     a.on('data', (d) => {
       if (pair.frozen) return;
-      if (first && proxy.delayWebsocket > 0 && d.includes('transport=websocket')) {
+      if (first && proxy.holdWebsocket && d.includes('transport=websocket')) {
         held = [];
-        setTimeout(() => {
+        const release = () => {
           for (const x of held ?? []) if (!pair.frozen) b.write(x);
           held = undefined;
-        }, proxy.delayWebsocket);
+        };
+        proxy.holdWebsocket.then(release, release);
       }
       first = false;
       if (held) held.push(d);
@@ -367,7 +368,6 @@ export async function startProxy(targetPort: number): Promise<Proxy> {
     port,
     url: `http://127.0.0.1:${port}`,
     count: 0,
-    delayWebsocket: 0,
     freeze() {
       for (const p of pairs) p.frozen = true;
     },
