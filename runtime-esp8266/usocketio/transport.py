@@ -3,7 +3,7 @@
 import json
 from fsm import const, unload
 from usocketio.engine import FAILED, LOST, OPEN, Heartbeat, post
-from usocketio.session import _quote, target
+from usocketio.session import target
 import engineio_fsm as E
 import engineio_heartbeat_fsm as H
 
@@ -27,7 +27,9 @@ def handshake(e, p):
     """Engine e read the open packet p: its JSON must have what the session needs."""
     try:
         h = json.loads(p[1:])
-        if not 0 < len(h['sid'] + '') <= 128:  # repeated in every request: a bounded str
+        from usocketio.session import _quote  # the sid as it goes in every URL: percent-encoded,
+        h['sid'] = s = _quote(h['sid'] + '')  # as the official client does, and bounded
+        if not 0 < len(s) <= 128:
             raise ValueError
         for k in ('pingInterval', 'pingTimeout'):  # whole ms, a day at most: ticks_add() takes 2**29
             h[k] = min(max(int(h[k] + 0), 0), 86400000)  # a number, not a numeral
@@ -41,7 +43,7 @@ def act(e, a):
     """Engine e's action a."""
     if a == _A_ACCEPT_HANDSHAKE:
         h = e.x
-        e.sid = _quote(h['sid'])  # as it goes in every URL: percent-encoded, as the official client does
+        e.sid = h['sid']
         e.hb = Heartbeat(e, h['pingInterval'], h['pingTimeout'])
         e.c.up(OPEN, None)
         if e.ws:
