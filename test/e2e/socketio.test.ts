@@ -595,6 +595,19 @@ R = {'bad': [fails(c.emit, *x, callback=lambda *a: A.append('wrong'))[:2] for x 
 c.emit('echo', 'after', [1, 2.5, None, True, {'k': 'v'}], b'\x01', callback=lambda *a: A.append(a[0]))
 R['ok'] = until(c, lambda: len(A) == 3)
 R['A'] = A
+# A handler's ack reply is checked alike: the error comes out of step(), nothing is sent.
+c.on('nan', lambda: float('nan'))
+c.emit('ask', 'nan', callback=lambda *a: A.append(a[0]))
+err = None
+t0 = now_ms()
+while err is None and since_ms(t0) < 5000:  # (a hang guard)
+    try:
+        c.step(20)
+    except ValueError:
+        err = 'ValueError'
+R['reply'] = err
+c.emit('echo', 'last', callback=lambda *a: A.append(a[0]))
+R['ok'] = until(c, lambda: len(A) == 5) and R['ok']
 c.close()`);
         expect(r.bad).toEqual([
           ...Array(4).fill(['exc', 'TypeError']),
@@ -602,9 +615,11 @@ c.close()`);
           ...Array(4).fill(['exc', 'TypeError']),
           ...Array(2).fill(['exc', 'ValueError']),
         ]);
-        expect(r.ok, JSON.stringify(r.A)).toBe(true);
-        expect(r.A).toEqual(['before', 'queued', 'after']);
-        expect(srv.of(t, 'event').map((e) => e.args?.[0])).toEqual(['before', 'queued', 'after']);
+        expect(r.ok, JSON.stringify(r)).toBe(true);
+        expect(r.reply).toBe('ValueError');
+        expect(r.A).toEqual(['before', 'queued', 'after', 'asked', 'last']);
+        expect(srv.of(t, 'event').map((e) => e.args?.[0])).toEqual(['before', 'queued', 'after', 'nan', 'last']);
+        expect(srv.of(t, 'answer')).toEqual([]);
         expect(srv.of(t, 'engine').length).toBe(1);
         await srv.wait((e) => e.tag === t && e.kind === 'closed', 3000, 'the Engine.IO session end');
         expect(srv.of(t, 'closed').map((e) => e.reason)).toEqual(['transport close']); // not 'forced close'
