@@ -1171,7 +1171,9 @@ R = {'dt': since_ms(t0), 'sockets': len(c.engine.sockets())}`);
         ['on Engine.IO 3 (the client pings)', ', eio=3', true],
       ];
       it.each(silent)('a server that goes silent %s: "ping timeout" within pingInterval + pingTimeout, then reconnection', async (_what, kw, eio3) => {
-        const srv = await startSioServer('v4', { pingInterval: 300, pingTimeout: 200, allowEIO3: eio3 });
+        // Heartbeats of a second each: a board slowed down by a busy machine still answers in
+        // time, so the only ping timeout is the one the freeze causes.
+        const srv = await startSioServer('v4', { pingInterval: 1000, pingTimeout: 1000, allowEIO3: eio3 });
         const proxy = await startProxy(srv.port);
         try {
           const t = tag('silent');
@@ -1181,17 +1183,17 @@ L = []
 c = sio_connect('${proxy.url}/?case=${t}', wait=False${kw}, reconnection_delay=0.1, reconnection_delay_max=0.2)
 log(c, L)
 ok = until(c, lambda: seen(L, 'connect'))
-spin(c, 700)
+spin(c, 1500)
 t0 = now_ms()
 c.emit('ready')
-gone = until(c, lambda: seen(L, 'disconnect'), 5000)
+gone = until(c, lambda: seen(L, 'disconnect'), 10000)
 dt = since_ms(t0)
-back = until(c, lambda: len(seen(L, 'connect')) == 2, 5000)
+back = until(c, lambda: len(seen(L, 'connect')) == 2, 10000)
 c.emit('echo', 'back', callback=lambda *a: L.append(['/', 'ack', list(a)]))
 until(c, lambda: seen(L, 'ack'))
 c.close()
 R = {'ok': ok, 'gone': gone, 'back': back, 'dt': dt, 'L': L}`,
-            15_000,
+            30_000,
           );
           await srv.wait((e) => e.tag === t && e.name === 'ready', 10_000, 'ready');
           proxy.freeze();
@@ -1203,8 +1205,8 @@ R = {'ok': ok, 'gone': gone, 'back': back, 'dt': dt, 'L': L}`,
             ['/', 'disconnect', 'ping timeout'],
             ['/', 'disconnect', 'io client disconnect'],
           ]);
-          // Declared dead within pingInterval + pingTimeout of the freeze (+ slack).
-          expect(r.dt as number).toBeLessThan(300 + 200 + 400);
+          // Declared dead within pingInterval + pingTimeout of the freeze (+ slack for a busy machine).
+          expect(r.dt as number).toBeLessThan(1000 + 1000 + 2000);
           expect(r.back).toBe(true);
           const [c1, c2] = seen(l, 'connect');
           expect(c2?.[2]).not.toBe(c1?.[2]);
