@@ -9,7 +9,7 @@
 # callbacks run from the loop (step), never inside a machine's step, so they may emit or close.
 import json
 from errno import ENOTCONN
-from fsm import const, duration, ticks_add, ticks_diff, ticks_ms
+from fsm import const, ticks_add, ticks_diff, ticks_ms
 from usocketio.engine import FAILED, MESSAGE, OPEN, earliest, post, tick
 import socketio_manager_fsm as M
 import socketio_namespace_fsm as N
@@ -105,8 +105,11 @@ class Client:
 
     def at_interval(self, seconds):
         """Decorator: call the function every `seconds` from the loop; ValueError unless that is
-        0 or more and under 536870 (about 6.2 days: the span of the ticks, fsm.duration)."""
-        ms = duration(seconds)
+        0 or more and under 536870 (about 6.2 days: ticks_add() takes 2**29 - 1 ms), as
+        uwebsockets' timeouts."""
+        if not 0 <= seconds < 536870:
+            raise ValueError('interval')
+        ms = int(seconds * 1000)
         return lambda f: self.intervals.append([ms, ticks_ms(), f]) or f
 
     def join(self, namespace, auth=None):

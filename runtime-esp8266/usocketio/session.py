@@ -2,7 +2,7 @@
 # Engine.IO sessions, wait out the reconnection backoff, join and leave namespaces. Imported
 # when one of these happens, so the loop's steady work (usocketio.client) stays small.
 import json
-from fsm import const, duration, ticks_add, ticks_diff, ticks_ms
+from fsm import const, ticks_add, ticks_diff, ticks_ms
 from usocketio.engine import Engine, post
 import socketio_manager_fsm as M
 import socketio_namespace_fsm as N
@@ -59,12 +59,12 @@ def configure(c, url, namespaces=None, auth=None, headers=None, query=None, tran
         check(k, 1)
         check(v, 0)
     c.auth = auth
-    c.timeout = duration(timeout)
+    c.timeout = _ms(timeout)
     c.max_size = max_size
     c.max_queue = max_queue
     c.ssl = ssl
     c.backoff = ((reconnection_attempts or -1) if reconnection else 0,  # attempts (-1: no limit)
-                 duration(reconnection_delay), duration(reconnection_delay_max), randomization_factor)
+                 _ms(reconnection_delay), _ms(reconnection_delay_max), randomization_factor)
     c.attempts = 0
     c.delays = [0]  # reconnect_delay, set by the backoff
     c.handlers = {}  # namespace -> {event: handler}
@@ -74,6 +74,14 @@ def configure(c, url, namespaces=None, auth=None, headers=None, query=None, tran
     post(M, c, 255)
     for n in namespaces or (target[:i] if i >= 0 else target,):
         join(c, n, None)
+
+
+def _ms(s):
+    # Whole ms of s seconds; ValueError unless 0 or more and under 536870 s (about 6.2 days:
+    # ticks_add() takes 2**29 - 1 ms), as uwebsockets' timeouts.
+    if not 0 <= s < 536870:
+        raise ValueError('duration')
+    return int(s * 1000)
 
 
 def _quote(v, plain=b'-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'):

@@ -5,7 +5,7 @@
 from binascii import b2a_base64
 from hashlib import sha1
 from os import urandom
-from fsm import const, duration, fire, unload
+from fsm import const, fire, unload
 import websocket_fsm as W
 
 # Ids in the websocket machine (checked against the spec by `npx wirestate generate`).
@@ -31,7 +31,8 @@ def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=81
             dial.check(v, 0)
         for k in subprotocols or ():
             dial.check(k, 1)
-        ms = timeout and duration(timeout)
+        if timeout is not None and not 0 <= timeout < 536870:  # as settimeout() checks it
+            raise ValueError('timeout not in 0 to 536870 s')
         s = dial.dial(host, port, tls, timeout, ssl)
     except BaseException:
         unload(__name__)
@@ -39,7 +40,7 @@ def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=81
     finally:
         unload('dial')
     s.setblocking(False)
-    ws = cls(authority, path, headers, subprotocols, max_size, ms)
+    ws = cls(authority, path, headers, subprotocols, max_size, timeout and int(timeout * 1000))
     ws.sock = s
     ws.poller = poll()
     ws.poller.register(s, POLLIN)

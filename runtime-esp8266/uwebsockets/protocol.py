@@ -1,7 +1,7 @@
 # uwebsockets/protocol.py: an RFC 6455 client connection without I/O, in the manner of wsproto.
 #
 # Bytes read from the socket go into buffer() and are announced with received(n); bytes to
-# write come from output(), and sent(n) says how many of them were written; a message received
+# write come from output(n), n saying how many of the last ones were written; a message received
 # waits in `msg`, for the caller to take (and set to None). `out` is not None while anything
 # waits to be written. Small frames are queued whole in `out`; the payload of a large message
 # is masked as it is written, a piece at a time through a small reused buffer, so no copy of
@@ -20,8 +20,8 @@
 #
 # Written for a 30 KB heap: every function and every distinct name costs RAM when this file is
 # imported as source. Code that runs only while a connection opens (uwebsockets.handshake) or
-# ends (uwebsockets.closing), or only for text that is not ASCII (uwebsockets.utf8), is
-# imported when it is needed.
+# ends (uwebsockets.closing), or only for text (uwebsockets.utf8), is imported when it is
+# needed.
 from os import urandom
 from fsm import const, fire, start
 import websocket_fsm as W
@@ -44,10 +44,7 @@ _G_HANDSHAKE_OK = const(0)
 _G_FIN = const(1)
 _G_UTF8_OK = const(2)
 _G_CLOSE_PAYLOAD_OK = const(3)
-_A_SEND_HANDSHAKE = const(0)  # uwebsockets.handshake.act()'s
-_A_RELEASE_HANDSHAKE = const(1)
-_A_FAIL_HANDSHAKE = const(2)
-_A_FAIL_OPEN_TIMEOUT = const(3)
+_A_FAIL_OPEN_TIMEOUT = const(3)  # the last of uwebsockets.handshake.act()'s (0-3)
 _A_BEGIN_MESSAGE = const(4)
 _A_APPEND_FRAGMENT = const(5)
 _A_DELIVER_TEXT = const(6)
@@ -56,7 +53,6 @@ _A_SEND_PONG = const(8)
 _A_WRITE_MESSAGE = const(14)
 _A_WRITE_PING = const(15)
 _A_WRITE_CLOSE = const(16)
-_CHUNK = const(256)  # bytes masked at a time (a multiple of 4), and the largest payload framed whole
 
 
 class ConnectionClosed(Exception):
@@ -69,29 +65,9 @@ class HandshakeError(Exception):
     pass
 
 
-def _utf8(b, n):
-    # b[:n] decoded, or None if it is not valid UTF-8. str() checks the structure (on CPython,
-    # everything); text that is not ASCII also gets the checks MicroPython's str() leaves out.
-    try:
-        s = str(memoryview(b)[:n], 'utf-8')
-    except UnicodeError:
-        return None
-    if len(s) != n:
-        from uwebsockets.utf8 import strict
-        if not strict(b, n):
-            return None
-    return s
-
-
-def _xor(d, i, k, key, w, j):
-    # w[j:j + k] = d[i:i + k] masked with the 4-byte key (i a multiple of 4), a byte at a time:
-    # slower than big integers, but it allocates nothing (they made 3 bytes of garbage a byte).
-    for n in range(k):
-        w[j + n] = d[i + n] ^ key[n & 3]
-
-
 class Connection:
     # The client side of one WebSocket connection, as a state machine over bytes.
+
 
     def __init__(self, host, path='/', headers=None, subprotocols=None, max_size=8192, open_ms=None):
         self.request = (host, path, headers, subprotocols)
@@ -99,13 +75,6 @@ class Connection:
         self.delays = d = list(W.TIMER_MS)
         if open_ms:
             d[_T_OPEN_TIMEOUT] = open_ms
-        self.subprotocol = self.close_code = self.error = self.out = self.msg = self.outgoing = self.frag = None
-        # Writing: out[opos:] is queued (up to split while the payload data[dpos:] of a large
-        # frame, masked by mask, goes out through wbuf[wpos:wend]).
-        self.data = self.text = self.wbuf = None
-        self.opos = self.wpos = self.wend = 0
-        self.close_reason = ''
-        self.carry = self.payload = b''  # carry: an incomplete code point ending the text so far
         # The decoder reads into rbuf[rpos:rend]: the handshake response into head (while it
         # is not None), each frame's header into hdr, a payload into its own buffer; rend 0
         # drops what comes.
@@ -113,7 +82,14 @@ class Connection:
         self.rbuf = self.head = bytearray(256)
         self.rpos = 0
         self.rend = 256
-        self.rest = None  # bytes read past the handshake response: the I/O layer hands them over first
+        # Writing: out[opos:] is queued (up to split while the payload data[dpos:] of a large
+        # frame, masked by mask, goes out through wbuf[wpos:wend]: uwebsockets.large). rest:
+        # bytes read past the handshake response, which the I/O layer hands over first.
+        self.subprotocol = self.close_code = self.error = self.out = self.msg = self.outgoing = self.frag = \
+            self.data = self.text = self.wbuf = self.rest = None
+        self.close_reason = ''
+        self.carry = self.payload = b''  # carry: an incomplete code point ending the text so far
+        self.opos = self.wpos = self.wend = 0
         start(W, self)
 
     def buffer(self):
@@ -151,7 +127,7 @@ class Connection:
                 if b0 & 0x70 or b1 & 0x80 or b0 & 7 > 2 or b0 & 8 and (b0 < 0x80 or n > 125) or n >> 63:
                     ev = _E_PROTOCOL_ERROR
                 # Refuse a message over max_size from its header, before allocating it (7.4.1).
-                elif b0 & 8 or n + (self.flen if b0 & 15 == 0 and self.frag is not None else 0) <= self.max_size:
+                elif b0 & 8 or n + (len(self.frag) if b0 & 15 == 0 and self.frag else 0) <= self.max_size:
                     self.payload = self.text = None  # the last frame's, before the next is allocated
                     self.payload = self.rbuf = bytearray(n)  # (a MemoryError fails the connection: 1009)
                     self.rpos = 0
@@ -171,7 +147,7 @@ class Connection:
                  else (_E_CLOSE, _E_PING, _E_PONG)[op - 8])
         except MemoryError:
             # What was being assembled goes; the stream is not read further (as after a failure).
-            self.payload = self.frag = self.text = self.rest = None
+            self.frag = None
             self.rbuf, self.rpos, self.rend = self.hdr, 0, 0
             fire(W, self, _E_TCP_CLOSED if self.head else _E_MESSAGE_TOO_BIG)  # (head: the handshake)
 
@@ -198,23 +174,23 @@ class Connection:
             raise ConnectionClosed('not open')
 
     def _frame(self, op, data):
-        # Queue one frame masked with a fresh key (5.3). A frame up to _CHUNK bytes is built
+        # Queue one frame masked with a fresh key (5.3). A frame up to 256 bytes is built
         # whole (so it goes out in one write); a larger one's payload is masked as it is
         # written (output()), unless one is already on its way.
         n = len(data)
         h = 6 if n < 126 else 8 if n < 65536 else 14
-        big = n > _CHUNK and self.data is None
+        big = n > 256 and self.data is None
         f = bytearray(h if big else h + n)
         f[0] = 0x80 | op
         f[1] = 0x80 | (n if h == 6 else 126 if h == 8 else 127)
         if h > 6:
             f[2:h - 4] = n.to_bytes(h - 6, 'big')
         f[h - 4:h] = key = urandom(4)
-        d = memoryview(data)
         if big:
-            self.data, self.dpos, self.mask = d, 0, key
-        else:
-            _xor(d, 0, n, key, f, h)
+            self.data, self.dpos, self.mask = memoryview(data), 0, key
+        else:  # a byte at a time: slower than big integers, but it allocates nothing
+            for i in range(n):
+                f[h + i] = data[i] ^ key[i & 3]
         if self.out is None:
             self.out = f
         else:
@@ -222,40 +198,28 @@ class Connection:
         if big:
             self.split = len(self.out)
 
-    def output(self):
-        """The bytes to write next (a memoryview), or None (and `out` None) if nothing waits."""
-        w = self.wbuf
-        if self.wpos < self.wend:
-            return memoryview(w)[self.wpos:self.wend]
+    def output(self, n=0):
+        """Take note that n bytes of what output() returned last were written, and return the
+        bytes to write next (a memoryview), or None (and `out` None) if nothing waits."""
+        if self.wend:  # a piece of a large frame's payload
+            from uwebsockets.large import piece
+            b = piece(self, n)
+            if b:
+                return b
+            n = 0
         o = self.out
         if o is None:
             return None
-        d = self.data
-        e = len(o) if d is None else self.split
+        self.opos += n
+        e = len(o) if self.data is None else self.split
         if self.opos < e:
             return memoryview(o)[self.opos:e]
-        if d is None:
+        if self.data is None:
             self.out = None
             self.opos = 0
             return None
-        # The large frame's payload: mask its next piece into wbuf.
-        if w is None:
-            w = self.wbuf = bytearray(_CHUNK)
-        i = self.dpos
-        k = min(_CHUNK, len(d) - i)
-        _xor(d, i, k, self.mask, w, 0)
-        self.dpos = i + k
-        self.wpos, self.wend = 0, k
-        if i + k == len(d):
-            self.data = self.mask = None
-        return memoryview(w)[:k]
-
-    def sent(self, n):
-        """n bytes of output() were written."""
-        if self.wpos < self.wend:
-            self.wpos += n
-        else:
-            self.opos += n
+        from uwebsockets.large import piece
+        return piece(self, 0)
 
     def guard(self, g):
         p = self.payload
@@ -264,52 +228,29 @@ class Connection:
         if g == _G_FIN:
             return self.hdr[0] & 0x80
         if g == _G_UTF8_OK:
-            # Valid so far; an incomplete last code point is kept for the next frame, and must
-            # still be completable, so bad text fails on the frame that makes it bad (8.1).
-            if self.carry:
-                p = self.carry + p
-            fin = self.hdr[0] & 0x80
-            k = 0
-            if not fin and p and p[-1] > 0x7F:
-                from uwebsockets.utf8 import tail
-                k = tail(p, _utf8)
-            t = None if k < 0 else _utf8(p, len(p) - k)
-            if t is None:
-                return False
-            # A whole message in one frame: its text is decoded already (deliver_text takes it).
-            self.text = t if fin and self.frag is None and p is self.payload else None
-            self.carry = bytes(p[len(p) - k:]) if k else b''
-            return True
+            from uwebsockets.utf8 import guard
+            return guard(self)
         if g == _G_CLOSE_PAYLOAD_OK:
             import uwebsockets.closing as c
             return c.payload_ok(p)
 
     def act(self, a):
         p = self.payload
-        f = self.frag  # the message so far: frag[:flen]
         if a == _A_BEGIN_MESSAGE:
             self.frag = p
-            self.flen = len(p)
         elif a == _A_DELIVER_TEXT:
-            self.msg = str(memoryview(f)[:self.flen], 'utf-8') if self.text is None else self.text
+            self.msg = str(self.frag, 'utf-8') if self.text is None else self.text
             self.frag = self.text = None
         elif a == _A_DELIVER_BINARY:
-            self.msg = f if len(f) == self.flen else f[:self.flen]  # unfragmented: the bytearray it was read into
+            self.msg = self.frag  # the bytearray it was read into: no copy (unless fragmented)
             self.frag = None
         elif a == _A_APPEND_FRAGMENT:
-            k = self.flen
-            n = k + len(p)
-            if n > len(f):  # grow by half as much again (up to max_size): appending takes linear time
-                self.frag = bytearray(min(n + n // 2 + 64, self.max_size))
-                self.frag[:k] = memoryview(f)[:k]
-                f = self.frag
-            f[k:n] = p
-            self.flen = n
+            self.frag += p  # in place
         elif a in (_A_WRITE_MESSAGE, _A_WRITE_PING, _A_WRITE_CLOSE):
             self._frame(*self.outgoing)
         elif a == _A_SEND_PONG:
             self._frame(10, p)  # the Ping's payload, unchanged (5.5.3)
-        elif a in (_A_SEND_HANDSHAKE, _A_RELEASE_HANDSHAKE, _A_FAIL_HANDSHAKE, _A_FAIL_OPEN_TIMEOUT):
+        elif a <= _A_FAIL_OPEN_TIMEOUT:  # the handshake's actions: the spec declares them first
             import uwebsockets.handshake as hs
             hs.act(self, a)
         else:  # the end of the connection
