@@ -108,7 +108,7 @@ class Client:
         0 or more and under 536870 (about 6.2 days: ticks_add() takes 2**29 - 1 ms), as
         uwebsockets' timeouts."""
         if not 0 <= seconds < 536870:
-            raise ValueError('interval')
+            raise ValueError(seconds)
         ms = int(seconds * 1000)
         return lambda f: self.intervals.append([ms, ticks_ms(), f]) or f
 

@@ -59,12 +59,15 @@ def configure(c, url, namespaces=None, auth=None, headers=None, query=None, tran
         check(k, 1)
         check(v, 0)
     c.auth = auth
-    c.timeout = _ms(timeout)
+    for s in (timeout, reconnection_delay, reconnection_delay_max):
+        if not 0 <= s < 536870:  # seconds: ticks_add() takes 2**29 - 1 ms (uwebsockets' rule)
+            raise ValueError(s)
+    c.timeout = int(timeout * 1000)
     c.max_size = max_size
     c.max_queue = max_queue
     c.ssl = ssl
     c.backoff = ((reconnection_attempts or -1) if reconnection else 0,  # attempts (-1: no limit)
-                 _ms(reconnection_delay), _ms(reconnection_delay_max), randomization_factor)
+                 int(reconnection_delay * 1000), int(reconnection_delay_max * 1000), randomization_factor)
     c.attempts = 0
     c.delays = [0]  # reconnect_delay, set by the backoff
     c.handlers = {}  # namespace -> {event: handler}
@@ -76,22 +79,14 @@ def configure(c, url, namespaces=None, auth=None, headers=None, query=None, tran
         join(c, n, None)
 
 
-def _ms(s):
-    # Whole ms of s seconds; ValueError unless 0 or more and under 536870 s (about 6.2 days:
-    # ticks_add() takes 2**29 - 1 ms), as uwebsockets' timeouts.
-    if not 0 <= s < 536870:
-        raise ValueError('duration')
-    return int(s * 1000)
-
-
-def _quote(v, plain=b'-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'):
+def _quote(v, t=b'-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'):
     # Percent-encoding of a query name or value (RFC 3986: letters, digits and -._~ stay); v
     # itself if it needs none (the usual sid: no copy kept).
     v = str(v)
     e = v.encode()
     for b in e:
-        if b not in plain:
-            return ''.join(chr(b) if b in plain else '%%%02X' % b for b in e)
+        if b not in t:  # t: what stays as it is
+            return ''.join(chr(b) if b in t else '%%%02X' % b for b in e)
     return v
 
 

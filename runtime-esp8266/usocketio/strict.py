@@ -4,10 +4,7 @@
 # encode (object(), set()), and NaN and Infinity, which are not JSON, on both ports. Imported
 # with the first packet packed.
 
-_INF = (float('inf'), -float('inf'))
-
-
-def walk(data, event=False):
+def walk(data, event=False, inf=(float('inf'), -float('inf'))):
     """Whether data holds bytes or bytearray (Socket.IO attachments). TypeError unless the rest
     is strict JSON (None, bool, int, float, str, list, tuple, dict with str keys); ValueError
     for NaN and the infinities, and nesting deeper than 32 levels (a cycle too). With event,
@@ -16,7 +13,7 @@ def walk(data, event=False):
     if event:
         n = data[0]
         if not isinstance(n, str):
-            raise TypeError('event name')
+            raise TypeError('event')
         from usocketio.client import _RESERVED
         if n in _RESERVED or n in ('disconnecting', 'newListener', 'removeListener'):
             raise ValueError(n)
@@ -24,28 +21,28 @@ def walk(data, event=False):
     # item (isinstance() with a tuple of types would build the tuple each time, float
     # arithmetic a float), only an iterator per container.
     b = False
-    st = [iter((data,))]
-    while st:
-        for x in st[-1]:
+    s = [iter((data,))]
+    while s:
+        for x in s[-1]:
             if x is None or isinstance(x, str) or isinstance(x, int) or isinstance(x, bool):
                 continue  # (MicroPython: bool is no int)
             if isinstance(x, float):
-                if x != x or x in _INF:
+                if x != x or x in inf:
                     raise ValueError('NaN or Infinity')
             elif isinstance(x, bytes) or isinstance(x, bytearray):
                 b = True
             elif isinstance(x, list) or isinstance(x, tuple) or isinstance(x, dict):
-                if len(st) > 32:
+                if len(s) > 32:
                     raise ValueError('nested too deep')
                 if isinstance(x, dict):
                     for k in x:
                         if not isinstance(k, str):
                             raise TypeError('key not str')
                     x = x.values()
-                st.append(iter(x))
+                s.append(iter(x))
                 break
             else:
                 raise TypeError(type(x))
         else:
-            st.pop()
+            s.pop()
     return b
