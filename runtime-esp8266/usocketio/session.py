@@ -67,7 +67,8 @@ def configure(c, url, namespaces=None, auth=None, headers=None, query=None, tran
     c.max_queue = max_queue
     c.ssl = ssl
     c.backoff = ((reconnection_attempts or -1) if reconnection else 0,  # attempts (-1: no limit)
-                 int(reconnection_delay * 1000), int(reconnection_delay_max * 1000), randomization_factor)
+                 int(reconnection_delay * 1000), int(reconnection_delay_max * 1000),
+                 randomization_factor)
     c.attempts = 0
     c.delays = [0]  # reconnect_delay, set by the backoff
     c.handlers = {}  # namespace -> {event: handler}

@@ -4,7 +4,8 @@
 # encode (object(), set()), and NaN and Infinity, which are not JSON, on both ports. Imported
 # with the first packet packed.
 
-def walk(data, event=False, inf=(float('inf'), -float('inf'))):
+
+def walk(data, event=False, inf=(float('inf'), -float('inf'))):  # inf: made once, not a global
     """Whether data holds bytes or bytearray (Socket.IO attachments). TypeError unless the rest
     is strict JSON (None, bool, int, float, str, list, tuple, dict with str keys); ValueError
     for NaN and the infinities, and nesting deeper than 32 levels (a cycle too). With event,
