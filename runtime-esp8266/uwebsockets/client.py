@@ -24,18 +24,16 @@ _FINAL = const(6)
 
 
 def connect(uri, *args, **kw):
-    """connect(uri, headers=None, subprotocols=None, timeout=None, max_size=8192, ssl=None,
-    wait=True): open a WebSocket connection to a ws:// or wss:// URL; return the Websocket once
-    the opening handshake has succeeded (without wait: once its request is sent; step() then
-    completes it, and `open` or `error` tells how it went).
-
-    headers: extra request headers (dict or (name, value) pairs); subprotocols: names to offer;
-    timeout: seconds for the TCP connect and for the handshake each; max_size: the longest
-    message accepted, in bytes (a longer one closes the connection with 1009; the default is
-    what a board's heap can hold); ssl: an SSLContext for wss:// (default: the platform's).
-    Raises HandshakeError or OSError; ValueError for a bad URL, header or subprotocol (control
-    characters included) or timeout, before connecting.
-    """
+    # connect(uri, headers=None, subprotocols=None, timeout=None, max_size=8192, ssl=None,
+    # wait=True): open a WebSocket connection to a ws:// or wss:// URL; return the Websocket
+    # once the opening handshake has succeeded (without wait: once its request is sent; step()
+    # then completes it, and `open` or `error` tells how it went). headers: extra request
+    # headers (dict or (name, value) pairs); subprotocols: names to offer; timeout: seconds for
+    # the TCP connect and for the handshake each; max_size: the longest message accepted, in
+    # bytes (a longer one closes the connection with 1009; the default is what a board's heap
+    # can hold); ssl: an SSLContext for wss:// (default: the platform's). Raises HandshakeError
+    # or OSError; ValueError for a bad URL, header or subprotocol (control characters included)
+    # or timeout, before connecting.
     import uwebsockets.handshake as hs  # connect-time code (defaults included), dropped once the handshake is over
     return hs.connect(Websocket, uri, *args, **kw)
 
@@ -49,9 +47,9 @@ class Websocket(Connection):
     open = False  # kept up to date by step()
 
     def settimeout(self, timeout):
-        """Seconds recv() may wait before raising OSError(ETIMEDOUT), and send(), ping() may
-        take to write (then the connection fails: 1006); None waits for ever. ValueError if
-        negative or over 2**29 - 1 ms (about 6.2 days: ticks wrap at 2**30), on every port."""
+        # Seconds recv() may wait before raising OSError(ETIMEDOUT), and send(), ping() may take
+        # to write (then the connection fails: 1006); None waits for ever. ValueError if
+        # negative or over 2**29 - 1 ms (about 6.2 days: ticks wrap at 2**30), on every port.
         if timeout is not None and not 0 <= timeout < 536870:  # seconds: ticks_add() takes 2**29 - 1 ms
             raise ValueError('timeout')
         self.timeout = timeout and int(timeout * 1000)
@@ -97,13 +95,13 @@ class Websocket(Connection):
             raise ConnectionClosed(self.error)
 
     def step(self, ms):
-        """Write what is queued, as far as the socket takes it; then, unless the connection is
-        open and a message waits in `msg`, read what is there (one frame's worth at most) and
-        decode it, and return how many bytes that was (0: the server closed); then run a timer
-        that is due. If nothing was written or read, wait: ms None until a timer is due (or for ever);
-        ms >= 0 at most that long, then OSError(ETIMEDOUT); ms < 0 not at all, and return
-        None. For event loops that watch `sock` along with other sockets (`out` is not None
-        while anything waits to be written)."""
+        # Write what is queued, as far as the socket takes it; then, unless the connection is
+        # open and a message waits in `msg`, read what is there (one frame's worth at most) and
+        # decode it, and return how many bytes that was (0: the server closed); then run a timer
+        # that is due. If nothing was written or read, wait: ms None until a timer is due (or
+        # for ever); ms >= 0 at most that long, then OSError(ETIMEDOUT); ms < 0 not at all, and
+        # return None. For event loops that watch `sock` along with other sockets (`out` is not
+        # None while anything waits to be written).
         s = self.sock
         n = None
         k = 0  # bytes written
@@ -127,13 +125,7 @@ class Websocket(Connection):
             if r:
                 try:
                     b = self.buffer()
-                    x = self.rest  # read past the handshake response
-                    if x:
-                        n = min(len(b), len(x))
-                        b[:n] = x[:n]
-                        self.rest = x[n:]
-                    else:
-                        n = s.recv_into(b) if hasattr(s, 'recv_into') else s.readinto(b)
+                    n = s.recv_into(b) if hasattr(s, 'recv_into') else s.readinto(b)
                 except OSError as e:
                     if e.errno not in (EAGAIN, 2):  # 2: CPython's ssl.SSL_ERROR_WANT_READ
                         raise

@@ -106,24 +106,30 @@ def act(c, a):
 
 def received(c, n):
     """Connection c read n more bytes of the response into c.head, in place (the buffer
-    doubles when it fills up). Once the head is complete, judge it; bytes read past it (the
-    first frames) wait in c.rest for the decoder."""
+    doubles when it fills up: no copy of the head so far per read). Until the head is
+    complete, ask for no more bytes than its end ("\\r\\n\\r\\n") may still be away, so that
+    frames sent right after it stay in the socket (where an event loop polling it sees them);
+    then judge it."""
     h = c.head
-    q = c.rpos
-    p = q + n
-    i = h.find(b'\r\n\r\n', q - 3 if q > 3 else 0, p)
-    if i >= 0:
-        if i + 4 < p:
-            c.rest = bytes(memoryview(h)[i + 4:p])
-        c.error, c.subprotocol = verify(bytes(memoryview(h)[:i]), *c.request)
+    p = c.rpos + n
+    j = 4  # how much of "\r\n\r\n" ends the head so far (compared a byte at a time: no slices)
+    while j:
+        i = 0
+        while i < j <= p and h[p - j + i] == b'\r\n\r\n'[i]:
+            i += 1
+        if i == j:
+            break
+        j -= 1
+    if j == 4:
+        c.error, c.subprotocol = verify(bytes(memoryview(h)[:p - 4]), *c.request)
     elif p > 4096:
         c.error = 'response header over 4 KiB'
     else:
-        if p == len(h):
-            c.head = bytearray(2 * p)
-            c.head[:p] = h
+        if p + 4 > len(h):
+            c.head = bytearray(2 * len(h))
+            c.head[:p] = memoryview(h)[:p]
             h = c.head
-        c.rbuf, c.rpos, c.rend = h, p, len(h)
+        c.rbuf, c.rpos, c.rend = h, p, p + 4 - j
         return
     c.head = None
     c.rbuf, c.rpos, c.rend = c.hdr, 0, 2

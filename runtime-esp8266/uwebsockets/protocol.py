@@ -10,10 +10,9 @@
 # the decoder does not wait for it, and a message decoded meanwhile overwrites the one waiting.
 # (uwebsockets.client reads nothing while a message waits, until the connection is closing:
 # the machine ignores data frames from then on.)
-# The decoder asks for no more bytes than the current frame may still have, so no read runs
-# past it: what follows stays in the socket until it is wanted. The handshake response is read
-# in larger pieces; what was read past it waits in `rest`, and the I/O layer puts it into
-# buffer() before it reads the socket again.
+# The decoder asks for no more bytes than the handshake response or the current frame may still
+# have, so no read runs past either: what follows stays in the socket until it is wanted (and
+# an event loop that polls the socket sees it).
 # Lifecycle and message assembly are the websocket machine (spec/websocket.yaml) run by fsm
 # from the tables in websocket_fsm: this class decodes bytes into its events and implements its
 # guards and actions, guard() and act().
@@ -81,25 +80,24 @@ class Connection:
         self.hdr = bytearray(14)
         self.rbuf = self.head = bytearray(256)
         self.rpos = 0
-        self.rend = 256
+        self.rend = 4
         # Writing: out[opos:] is queued (up to split while the payload data[dpos:] of a large
-        # frame, masked by mask, goes out through wbuf[wpos:wend]: uwebsockets.large). rest:
-        # bytes read past the handshake response, which the I/O layer hands over first.
+        # frame, masked by mask, goes out through wbuf[wpos:wend]: uwebsockets.large).
         self.subprotocol = self.close_code = self.error = self.out = self.msg = self.outgoing = self.frag = \
-            self.data = self.text = self.wbuf = self.rest = None
+            self.data = self.text = self.wbuf = None
         self.close_reason = ''
         self.carry = self.payload = b''  # carry: an incomplete code point ending the text so far
         self.opos = self.wpos = self.wend = 0
         start(W, self)
 
     def buffer(self):
-        """Where the next bytes read go: never more than the decoder needs."""
+        # Where the next bytes read go: never more than the decoder needs.
         return memoryview(self.rbuf)[self.rpos:self.rend or 14]
 
     def received(self, n):
-        """n bytes were read into buffer(); 0 means the server closed the TCP connection.
-        Running out of memory while receiving or decoding fails the connection with 1009 (the
-        handshake: HandshakeError), as for a message too big: nothing escapes to the caller."""
+        # n bytes were read into buffer(); 0 means the server closed the TCP connection. Running
+        # out of memory while receiving or decoding fails the connection with 1009 (the
+        # handshake: HandshakeError), as for a message too big: nothing escapes to the caller.
         try:
             if not n:
                 return fire(W, self, _E_TCP_CLOSED)
@@ -152,17 +150,17 @@ class Connection:
             fire(W, self, _E_TCP_CLOSED if self.head else _E_MESSAGE_TOO_BIG)  # (head: the handshake)
 
     def send(self, data):
-        """Queue a message: str as text, bytes-like as binary. ConnectionClosed unless open."""
+        # Queue a message: str as text, bytes-like as binary. ConnectionClosed unless open.
         self._request(_E_SEND_MESSAGE, (1, data.encode()) if isinstance(data, str) else (2, data))
 
     def ping(self, data=b''):
-        """Queue a Ping with up to 125 bytes of payload."""
+        # Queue a Ping with up to 125 bytes of payload.
         if len(data) > 125:
             raise ValueError('ping over 125 bytes')
         self._request(_E_SEND_PING, (9, data))
 
     def close(self, code=1000, reason=''):
-        """Start the closing handshake (nothing happens if it has started)."""
+        # Start the closing handshake (nothing happens if it has started).
         import uwebsockets.closing as c
         self._request(_E_CLOSE_REQUEST, (8, c.payload(code, reason)))
 
@@ -199,8 +197,8 @@ class Connection:
             self.split = len(self.out)
 
     def output(self, n=0):
-        """Take note that n bytes of what output() returned last were written, and return the
-        bytes to write next (a memoryview), or None (and `out` None) if nothing waits."""
+        # Take note that n bytes of what output() returned last were written, and return the
+        # bytes to write next (a memoryview), or None (and `out` None) if nothing waits.
         if self.wend:  # a piece of a large frame's payload
             from uwebsockets.large import piece
             b = piece(self, n)

