@@ -67,7 +67,7 @@ const PRIVATE_ID = /^(_[ESTAG]_[A-Z0-9_]*|_FINAL)\s*=\s*const\(/m;
  * imports the machine's tables, and the helpers in the implementing module's package (modules
  * there that declare private ids and import no machine's tables).
  */
-function machineModules(root: string, m: MachineIR, others: Map<string, Map<string, RuntimeId>>, runtime: RuntimeSources): [string, string][] {
+export function machineModules(root: string, m: MachineIR, others: Map<string, Map<string, RuntimeId>>, runtime: RuntimeSources): [string, string][] {
   const mod = micropythonModuleName(m.name);
   const implementation = join(root, runtimeDir, m.implementation.module);
   const pkg = dirname(implementation);
