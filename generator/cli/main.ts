@@ -9,10 +9,12 @@ import { trace } from './commands/trace.ts';
 import { deploy } from './commands/deploy.ts';
 import { repl } from './commands/repl.ts';
 import { run } from './commands/run.ts';
+import { test } from './commands/test.ts';
 import { version } from '../version.ts';
 
 export const commands: Command[] = [generate, visualise, sim, trace, demo, bench];
 commands.push(deploy, run, repl);
+commands.push(test);
 
 function usage(): string {
   return [
