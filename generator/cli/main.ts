@@ -10,11 +10,12 @@ import { deploy } from './commands/deploy.ts';
 import { repl } from './commands/repl.ts';
 import { run } from './commands/run.ts';
 import { test } from './commands/test.ts';
+import { stub } from './commands/stub.ts';
 import { version } from '../version.ts';
 
 export const commands: Command[] = [generate, visualise, sim, trace, demo, bench];
 commands.push(deploy, run, repl);
-commands.push(test);
+commands.push(stub, test);
 
 function usage(): string {
   return [
