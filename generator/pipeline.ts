@@ -1,6 +1,8 @@
-// spec -> IR -> analyses -> backends, for every spec in spec/. Everything is computed in memory
-// first; files are written only when every spec is valid, so a bad spec never leaves a
-// half-written generated/.
+// spec -> IR -> analyses -> backends, for every spec of the project (its folders from
+// wirestate.config.json; by default spec/, runtime-esp8266/ and generated/). Everything is
+// computed in memory first; files are written only when every spec is valid, so a bad spec never
+// leaves a half-written generated/. The slow backends (ts-morph, Graphviz) load only when their
+// output is not in the render cache.
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { MachineIR } from './ir/model.ts';
@@ -14,12 +16,14 @@ import { encode, TableLimitError, type Tables } from './analyses/encode.ts';
 import { checkDrift, readRuntime } from './analyses/drift.ts';
 import { micropythonModuleName, runtimeIds } from './analyses/ids.ts';
 import { emitMicropython } from './backends/micropython.ts';
-import { emitXState } from './backends/xstate.ts';
-import { diagramsDir, emitDiagramIndex, emitDiagrams, renderSvg } from './backends/diagrams.ts';
+import { emitDiagramIndex, emitDiagrams } from './backends/diagrams.ts';
+import { loadLayout, type Layout } from './config/config.ts';
+import { RenderCache } from './cache.ts';
 
-export const specDir = 'spec';
 /** Folders whose every file is generated: a file here that the specs no longer produce is stale. */
-export const managedDirs = ['generated/micropython', 'generated/xstate', diagramsDir];
+export function managedDirs(layout: Layout): string[] {
+  return [layout.micropython, layout.xstate, layout.diagrams];
+}
 
 export interface CompiledMachine {
   machine: MachineIR;
@@ -33,11 +37,17 @@ export interface Build {
   warnings: Diagnostic[];
   /** Project-relative path -> content. */
   outputs: Map<string, string>;
+  /** Where the project keeps its files. */
+  layout: Layout;
 }
 
-export function specFiles(root: string): string[] {
+export function specFiles(root: string, layout = loadLayout(root)): string[] {
+  const specDir = layout.spec;
   const dir = join(root, specDir);
-  if (!existsSync(dir)) throw new SpecError([{ file: specDir, line: 1, col: 1, message: `no ${specDir}/ folder in ${root}: run in a project root or pass --root` }]);
+  if (!existsSync(dir)) {
+    const hint = layout.source ? `(${layout.source} names it as "spec")` : ': run in a project root, pass --root, or name the folder in wirestate.config.json';
+    throw new SpecError([{ file: specDir, line: 1, col: 1, message: `no ${specDir}/ folder in ${root}${layout.source ? ' ' : ''}${hint}` }]);
+  }
   return readdirSync(dir)
     .filter((f) => /\.ya?ml$/.test(f))
     .sort()
@@ -137,21 +147,24 @@ export function compileSpecs(root: string): { machines: CompiledMachine[]; diagn
  * Async because Graphviz (WebAssembly) loads asynchronously.
  */
 export async function build(root: string, strict = false): Promise<Build> {
+  const layout = loadLayout(root);
   const { machines, warnings } = compileAll(root, strict);
+  const cache = new RenderCache(root);
   const outputs = new Map<string, string>();
   for (const { machine, flat, tables } of machines) {
-    outputs.set(`generated/micropython/${micropythonModuleName(machine.name)}.py`, emitMicropython(flat, tables));
-    outputs.set(`generated/xstate/${machine.name}.ts`, emitXState(machine));
+    outputs.set(`${layout.micropython}/${micropythonModuleName(machine.name)}.py`, emitMicropython(flat, tables));
+    const xstate = await cache.get('xstate', JSON.stringify(machine), async () => (await import('./backends/xstate.ts')).emitXState(machine));
+    outputs.set(`${layout.xstate}/${machine.name}.ts`, xstate);
   }
   const diagrams = machines.map((c) => emitDiagrams(c.machine));
-  const svgs = await Promise.all(diagrams.map((d) => renderSvg(d.dot)));
+  const svgs = await Promise.all(diagrams.map((d) => cache.get('svg', d.dot, async () => (await import('./backends/diagrams.ts')).renderSvg(d.dot))));
   machines.forEach(({ machine }, i) => {
-    outputs.set(`${diagramsDir}/${machine.name}.dot`, diagrams[i]!.dot);
-    outputs.set(`${diagramsDir}/${machine.name}.svg`, svgs[i]!);
-    outputs.set(`${diagramsDir}/${machine.name}.mmd`, diagrams[i]!.mermaid);
+    outputs.set(`${layout.diagrams}/${machine.name}.dot`, diagrams[i]!.dot);
+    outputs.set(`${layout.diagrams}/${machine.name}.svg`, svgs[i]!);
+    outputs.set(`${layout.diagrams}/${machine.name}.mmd`, diagrams[i]!.mermaid);
   });
-  outputs.set(`${diagramsDir}/README.md`, emitDiagramIndex(machines.map((c) => c.machine), diagrams));
-  return { machines, warnings, outputs };
+  outputs.set(`${layout.diagrams}/README.md`, emitDiagramIndex(machines.map((c) => c.machine), diagrams));
+  return { machines, warnings, outputs, layout };
 }
 
 export interface Staleness {
@@ -164,7 +177,7 @@ export interface Staleness {
 }
 
 /** `dirs`: the managed folders `outputs` covers, where a file it lacks is an orphan. */
-export function compare(root: string, outputs: Map<string, string>, dirs = managedDirs): Staleness {
+export function compare(root: string, outputs: Map<string, string>, dirs = managedDirs(loadLayout(root))): Staleness {
   const result: Staleness = { changed: [], missing: [], orphaned: [] };
   for (const [path, content] of outputs) {
     const full = join(root, path);
@@ -180,7 +193,7 @@ export function isFresh(s: Staleness): boolean {
 }
 
 /** Writes changed files (each through a temporary file and a rename) and removes orphans. */
-export function writeOutputs(root: string, outputs: Map<string, string>, dirs = managedDirs): Staleness {
+export function writeOutputs(root: string, outputs: Map<string, string>, dirs = managedDirs(loadLayout(root))): Staleness {
   const s = compare(root, outputs, dirs);
   const toWrite = [...s.missing, ...s.changed];
   const temps = toWrite.map((path) => {
@@ -193,7 +206,7 @@ export function writeOutputs(root: string, outputs: Map<string, string>, dirs = 
   for (const [temp, full] of temps) renameSync(temp, full);
   for (const path of s.orphaned) {
     rmSync(join(root, path));
-    for (let dir = dirname(join(root, path)); managedDirs.some((m) => dir.startsWith(join(root, m) + '/')) && readdirSync(dir).length === 0; dir = dirname(dir)) {
+    for (let dir = dirname(join(root, path)); dirs.some((m) => dir.startsWith(join(root, m) + '/')) && readdirSync(dir).length === 0; dir = dirname(dir)) {
       rmSync(dir, { recursive: true });
     }
   }

@@ -15,15 +15,17 @@ import { dirname, join, relative, sep } from 'node:path';
 import type { MachineIR } from '../ir/model.ts';
 import type { Diagnostic } from '../spec/diagnostics.ts';
 import { micropythonModuleName, type RuntimeId } from './ids.ts';
+import { loadLayout } from '../config/config.ts';
 
-export const runtimeDir = 'runtime-esp8266';
+/** The project's runtime folder (runtime-esp8266 unless its configuration names another). */
+const runtimeDir = (root: string) => loadLayout(root).runtime;
 
 /** Every .py under runtime-esp8266/ (path as the drift check joins it -> source). */
 export type RuntimeSources = Map<string, string>;
 
 /** Reads the runtime's Python sources: once per build, for every machine's drift check. */
 export function readRuntime(root: string): RuntimeSources {
-  return new Map(pythonFiles(join(root, runtimeDir)).map((p) => [p, readFileSync(p, 'utf8')] as const));
+  return new Map(pythonFiles(join(root, runtimeDir(root))).map((p) => [p, readFileSync(p, 'utf8')] as const));
 }
 
 /**
@@ -33,7 +35,7 @@ export function readRuntime(root: string): RuntimeSources {
  */
 export function checkDrift(root: string, m: MachineIR, ids: Map<string, RuntimeId>, runtime: RuntimeSources, others = new Map<string, Map<string, RuntimeId>>()): Diagnostic[] {
   const { module, className, pos } = m.implementation;
-  const path = join(root, runtimeDir, module);
+  const path = join(root, runtimeDir(root), module);
   const shown = relative(root, path);
   // A module outside the runtime's .py files (a path out of the folder) is read from disk.
   let source = runtime.get(path);
@@ -69,9 +71,9 @@ const PRIVATE_ID = /^(_[ESTAG]_[A-Z0-9_]*|_FINAL)\s*=\s*const\(/m;
  */
 export function machineModules(root: string, m: MachineIR, others: Map<string, Map<string, RuntimeId>>, runtime: RuntimeSources): [string, string][] {
   const mod = micropythonModuleName(m.name);
-  const implementation = join(root, runtimeDir, m.implementation.module);
+  const implementation = join(root, runtimeDir(root), m.implementation.module);
   const pkg = dirname(implementation);
-  const inPackage = (p: string) => pkg !== join(root, runtimeDir) && p.startsWith(pkg + sep);
+  const inPackage = (p: string) => pkg !== join(root, runtimeDir(root)) && p.startsWith(pkg + sep);
   return [...runtime].filter(([p, source]) => p === implementation || importsModule(source, mod) || (inPackage(p) && isHelper(source, others)));
 }
 
@@ -84,7 +86,7 @@ function isHelper(source: string, others: Map<string, Map<string, RuntimeId>>): 
 function checkIds(root: string, m: MachineIR, ids: Map<string, RuntimeId>, others: Map<string, Map<string, RuntimeId>>, modules: [string, string][]): Diagnostic[] {
   const out: Diagnostic[] = [];
   const mine = micropythonModuleName(m.name);
-  const implementation = join(root, runtimeDir, m.implementation.module);
+  const implementation = join(root, runtimeDir(root), m.implementation.module);
   for (const [path, source] of modules) {
     const file = relative(root, path);
     const helper = path !== implementation && !importsModule(source, mine) && isHelper(source, others);

@@ -1,23 +1,34 @@
-// Entry point of the `wirestate` command.
-import { EXIT_OK, EXIT_USAGE, runCommand, type Command } from './command.ts';
-import { generate } from './commands/generate.ts';
-import { sim } from './commands/sim.ts';
-import { demo } from './commands/demo.ts';
-import { bench } from './commands/bench.ts';
-import { visualise } from './commands/visualise.ts';
-import { trace } from './commands/trace.ts';
-import { deploy } from './commands/deploy.ts';
-import { repl } from './commands/repl.ts';
-import { run } from './commands/run.ts';
-import { test } from './commands/test.ts';
-import { stub } from './commands/stub.ts';
+// Entry point of the `wirestate` command. A command's module loads only when that command runs
+// (all of them only for the full --help listing), so `--version` and every command pay for
+// nothing but what they use: ts-morph, Graphviz, the serial port and the simulator load with
+// the commands that need them.
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCommand, type Command } from './command.ts';
+import { ConfigError } from '../config/config.ts';
 import { version } from '../version.ts';
 
-export const commands: Command[] = [generate, visualise, sim, trace, demo, bench];
-commands.push(deploy, run, repl);
-commands.push(stub, test);
+const registry: Record<string, () => Promise<Command>> = {
+  generate: async () => (await import('./commands/generate.ts')).generate,
+  visualise: async () => (await import('./commands/visualise.ts')).visualise,
+  sim: async () => (await import('./commands/sim.ts')).sim,
+  trace: async () => (await import('./commands/trace.ts')).trace,
+  demo: async () => (await import('./commands/demo.ts')).demo,
+  bench: async () => (await import('./commands/bench.ts')).bench,
+  deploy: async () => (await import('./commands/deploy.ts')).deploy,
+  run: async () => (await import('./commands/run.ts')).run,
+  repl: async () => (await import('./commands/repl.ts')).repl,
+  stub: async () => (await import('./commands/stub.ts')).stub,
+  test: async () => (await import('./commands/test.ts')).test,
+};
 
-function usage(): string {
+export const commandNames: string[] = Object.keys(registry);
+
+/** Every command, loaded (for the full help listing). */
+export async function loadCommands(): Promise<Command[]> {
+  return Promise.all(Object.values(registry).map((load) => load()));
+}
+
+async function usage(): Promise<string> {
+  const commands = await loadCommands();
   return [
     'Usage: wirestate <command> [options]',
     '',
@@ -26,28 +37,45 @@ function usage(): string {
     'Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`),
     '',
+    'Options of every command: --help, -h (its options); --debug (a stack trace with an error).',
     'Run `wirestate <command> --help` for a command\'s options.',
   ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  // --debug is everyone's: taken out before a command parses its own options.
+  const debug = argv.includes('--debug');
+  const [name, ...rest] = argv.filter((a) => a !== '--debug');
   if (name === undefined) {
-    console.error(usage());
+    console.error(await usage());
     return EXIT_USAGE;
   }
   if (name === '--help' || name === '-h' || name === 'help') {
-    console.log(usage());
+    console.log(await usage());
     return EXIT_OK;
   }
   if (name === '--version' || name === '-v') {
     console.log(version);
     return EXIT_OK;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
-    console.error(`wirestate: unknown command '${name}'\n\n${usage()}`);
+  const load = Object.hasOwn(registry, name) ? registry[name] : undefined;
+  if (!load) {
+    console.error(`wirestate: unknown command '${name}'\n\n${await usage()}`);
     return EXIT_USAGE;
   }
-  return runCommand(command, rest);
+  try {
+    return await runCommand(await load(), rest);
+  } catch (e) {
+    console.error(describeError(name, e, debug));
+    return EXIT_FAILURE;
+  }
+}
+
+/** An error no command reported itself: its message, and its stack only with --debug. */
+function describeError(command: string, e: unknown, debug: boolean): string {
+  const message = e instanceof Error ? e.message : String(e);
+  if (debug) return `wirestate ${command}: ${e instanceof Error && e.stack ? e.stack : message}`;
+  // A configuration error is the user's to fix and says everything; anything else may be ours.
+  const hint = e instanceof ConfigError ? '' : '\n(run again with --debug for the stack trace)';
+  return `wirestate ${command}: ${message}${hint}`;
 }

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { micropythonModuleName } from '../analyses/ids.ts';
-import { diagramsDir, guardText, stateDetails, stateElementId, transitionElementId } from '../backends/diagrams.ts';
+import { guardText, stateDetails, stateElementId, transitionElementId } from '../backends/diagrams.ts';
 import { escapeHtml, oneLine } from '../backends/text.ts';
 import { knownMachine } from '../trace/decode.ts';
 import type { Build, CompiledMachine } from '../pipeline.ts';
@@ -74,7 +74,7 @@ function explorerData(c: CompiledMachine): ExplorerMachine {
 /** The explorer page for a build (its machines and their rendered SVGs). */
 export function explorerHtml(build: Build): string {
   const machines = build.machines.map((c) => {
-    const svg = build.outputs.get(`${diagramsDir}/${c.machine.name}.svg`);
+    const svg = build.outputs.get(`${build.layout.diagrams}/${c.machine.name}.svg`);
     if (svg === undefined) throw new Error(`no diagram was rendered for ${c.machine.name}`);
     // Inline SVG in HTML: no XML declaration or doctype.
     return { data: explorerData(c), svg: svg.slice(svg.indexOf('<svg')) };

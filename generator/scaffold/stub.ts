@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { CompiledMachine } from '../pipeline.ts';
 import type { Named } from '../ir/model.ts';
-import { machineModules, readRuntime, runtimeDir, stripComments } from '../analyses/drift.ts';
+import { machineModules, readRuntime, stripComments } from '../analyses/drift.ts';
+import { loadLayout } from '../config/config.ts';
 import { micropythonModuleName, runtimeIds, type RuntimeId } from '../analyses/ids.ts';
 import { oneLine } from '../backends/text.ts';
 
@@ -28,7 +29,7 @@ export interface StubResult {
 /** `all`: every machine of the project (a module may hold several machines' ids). */
 export function stub(root: string, c: CompiledMachine, all: CompiledMachine[]): StubResult {
   const m = c.machine;
-  const file = join(runtimeDir, m.implementation.module);
+  const file = join(loadLayout(root).runtime, m.implementation.module);
   const path = join(root, file);
   const ids = runtimeIds(c.flat, c.tables);
   if (!existsSync(path)) {

@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TextDecoder, TextEncoder } from 'node:util';
 import * as P from './protocol.mjs';
+import { loadLayout } from '../config/config.ts';
 
 export interface DeviceOptions {
   /** Extra files to put in the VM filesystem, path → content (e.g. '/lib/fsm.py'). */
@@ -524,13 +525,15 @@ function walkPy(dir: string, rel: string, out: Record<string, string>, into: str
 }
 
 /**
- * The files a project deploys to the board: every .py under <root>/runtime-esp8266/ (keeping
- * its package layout) and under <root>/generated/micropython/, all under /lib.
+ * The files a project deploys to the board: every .py under its runtime folder (keeping its
+ * package layout) and its generated micropython/ folder (wirestate.config.json; by default
+ * runtime-esp8266/ and generated/micropython/), all under /lib.
  */
 export function projectFiles(root: string): Record<string, string> {
   const out: Record<string, string> = {};
-  walkPy(path.join(root, 'runtime-esp8266'), '', out, '/lib/');
-  walkPy(path.join(root, 'generated', 'micropython'), '', out, '/lib/');
+  const layout = loadLayout(root);
+  walkPy(path.join(root, layout.runtime), '', out, '/lib/');
+  walkPy(path.join(root, layout.micropython), '', out, '/lib/');
   return out;
 }
 

@@ -1,20 +1,40 @@
 // Checks a spec against spec/wirestate.schema.json and turns Ajv's errors into positioned,
 // readable diagnostics (one per problem, not one per failed schema branch).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
 import type { Diagnostic } from './diagnostics.ts';
 import { nodeAt, posAt, type SpecSource } from './source.ts';
 
 export const schemaPath = fileURLToPath(new URL('../../spec/wirestate.schema.json', import.meta.url));
 
+/**
+ * The validator compiled ahead of time: the package's build writes it beside this module
+ * (compiling the schema at every run would cost more than the rest of a `generate --check`).
+ * The repository's sources have none and compile the schema as it is now.
+ */
+export const PRECOMPILED = 'schema.validate.cjs';
+
+const options: Options = { allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true };
+
 let validator: ValidateFunction | undefined;
 
 function compile(): ValidateFunction {
-  const Ajv = AjvModule.default ?? AjvModule;
-  const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
-  validator ??= ajv.compile(JSON.parse(readFileSync(schemaPath, 'utf8')));
+  const precompiled = fileURLToPath(new URL(`./${PRECOMPILED}`, import.meta.url));
+  validator ??= existsSync(precompiled) ? (require(precompiled) as ValidateFunction) : new (ajvClass())(options).compile(JSON.parse(readFileSync(schemaPath, 'utf8')));
   return validator;
+}
+
+// Ajv loads only when there is no precompiled validator.
+const require = createRequire(import.meta.url);
+const ajvClass = (): typeof Ajv => (require('ajv') as { Ajv: typeof Ajv }).Ajv;
+
+/** The validator as a CommonJS module, for the build to write as PRECOMPILED. */
+export async function validatorModule(): Promise<string> {
+  const standalone = await import('ajv/dist/standalone/index.js');
+  const ajv = new (ajvClass())({ ...options, code: { source: true } });
+  return (standalone.default.default ?? standalone.default)(ajv, ajv.compile(JSON.parse(readFileSync(schemaPath, 'utf8'))));
 }
 
 export function checkSchema(source: SpecSource): Diagnostic[] {

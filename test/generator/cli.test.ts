@@ -4,9 +4,10 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { commands } from '../../generator/cli/main.ts';
+import { loadCommands } from '../../generator/cli/main.ts';
 import { cli as run, repoRoot, runCli } from './support.ts';
 
+const commands = await loadCommands();
 const version = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version as string;
 
 describe('help', () => {

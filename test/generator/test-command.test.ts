@@ -65,6 +65,13 @@ it('checks both forms of every machine and prints their coverage, exit 0', async
   expect(code).toBe(0);
 });
 
+it('refuses a machine the specs do not define, exit 2', async () => {
+  const { code, stderr } = await cli('test', 'lump', '--root', root);
+  expect(code).toBe(2);
+  expect(stderr).toContain('no machine named lump (the specs define lamp)');
+});
+
+// Last: it reloads the modules the command uses, with one of them replaced.
 it('exits 1 naming the step where the tables and the XState machine disagree', async () => {
   // A generator fault: the MicroPython backend writes a table with one wrong step.
   vi.resetModules();
@@ -88,10 +95,4 @@ it('exits 1 naming the step where the tables and the XState machine disagree', a
   } finally {
     vi.doUnmock('../../generator/backends/micropython.ts');
   }
-});
-
-it('refuses a machine the specs do not define, exit 2', async () => {
-  const { code, stderr } = await cli('test', 'lump', '--root', root);
-  expect(code).toBe(2);
-  expect(stderr).toContain('no machine named lump (the specs define lamp)');
 });

@@ -4,12 +4,13 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { build, compare, isFresh, writeOutputs, type Build } from '../../pipeline.ts';
 import { SpecError, formatDiagnostic } from '../../spec/diagnostics.ts';
+import { loadLayout } from '../../config/config.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type Command } from '../command.ts';
 import { watchTrees } from '../watchTree.ts';
 
 export const generate: Command = {
   name: 'generate',
-  summary: 'Validate the specs in spec/ and write generated/: a table-driven MicroPython module, an XState machine and diagrams per machine.',
+  summary: 'Validate the specs in spec/ and write generated/ (or the folders wirestate.config.json names): a table-driven MicroPython module, an XState machine and diagrams per machine.',
   usage: 'generate [--check | --watch] [--strict] [--fix] [--root DIR]',
   options: {
     check: { type: 'boolean', description: 'write nothing; exit 1 listing the files that are stale' },
@@ -79,10 +80,10 @@ async function check(root: string, strict: boolean): Promise<number> {
   if (!result) return status;
   const s = compare(root, result.outputs);
   if (isFresh(s)) {
-    console.log(`generated/ is up to date (${result.outputs.size} files)`);
+    console.log(`${result.layout.generated}/ is up to date (${result.outputs.size} files)`);
     return EXIT_OK;
   }
-  console.error('generated/ is stale; run `npx wirestate generate`:');
+  console.error(`${result.layout.generated}/ is stale; run \`npx wirestate generate\`:`);
   for (const p of s.changed) console.error(`  changed  ${p}`);
   for (const p of s.missing) console.error(`  missing  ${p}`);
   for (const p of s.orphaned) console.error(`  orphaned ${p}`);
@@ -91,7 +92,8 @@ async function check(root: string, strict: boolean): Promise<number> {
 
 function watchForever(root: string, quiet: boolean, strict: boolean): Promise<number> {
   // The specs and the runtime (the drift check reads it) are the project's; templates are the toolkit's.
-  const dirs = [resolve(root, 'spec'), resolve(root, 'runtime-esp8266'), fileURLToPath(new URL('../../../templates', import.meta.url))].filter((d) => existsSync(d));
+  const layout = loadLayout(root);
+  const dirs = [resolve(root, layout.spec), resolve(root, layout.runtime), fileURLToPath(new URL('../../../templates', import.meta.url))].filter((d) => existsSync(d));
   let timer: NodeJS.Timeout | undefined;
   const rerun = () => {
     clearTimeout(timer);

@@ -2,14 +2,12 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { build, writeOutputs } from '../../pipeline.ts';
-import { diagramsDir } from '../../backends/diagrams.ts';
-import { explorerHtml } from '../../explorer/explorer.ts';
 import { SpecError } from '../../spec/diagnostics.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type Command } from '../command.ts';
 
 export const visualise: Command = {
   name: 'visualise',
-  summary: `Draw every machine in ${diagramsDir}/ (Graphviz DOT and SVG, Mermaid); with --html, write the explorer too.`,
+  summary: 'Draw every machine in generated/diagrams/ (Graphviz DOT and SVG, Mermaid); with --html, write the explorer too.',
   usage: 'visualise [--html FILE] [--root DIR]',
   options: {
     html: { type: 'string', description: 'also write the explorer, one self-contained HTML file, to FILE' },
@@ -33,6 +31,7 @@ export const visualise: Command = {
       console.error(e.message);
       return EXIT_FAILURE;
     }
+    const diagramsDir = result.layout.diagrams;
     const diagrams = new Map([...result.outputs].filter(([path]) => path.startsWith(`${diagramsDir}/`)));
     const s = writeOutputs(root, diagrams, [diagramsDir]);
     for (const p of [...s.missing, ...s.changed]) console.log(`  wrote   ${p}`);
@@ -40,6 +39,7 @@ export const visualise: Command = {
     console.log(`${diagrams.size} diagram files for ${result.machines.length} machine${result.machines.length === 1 ? '' : 's'} in ${(performance.now() - t0).toFixed(0)} ms`);
     const html = values.html as string | undefined;
     if (html !== undefined) {
+      const { explorerHtml } = await import('../../explorer/explorer.ts');
       const page = explorerHtml(result);
       writeFileSync(html, page);
       console.log(`explorer: ${html} (${(Buffer.byteLength(page) / 1024).toFixed(0)} KB)`);
