@@ -48,6 +48,36 @@ class NoGuard:
     def act(self, a):
         return a in (_A_HELLO, _A_BYE)
 `,
+  // Right for BASE, but its actions fire events (directly, through fsm. and through self.).
+  'fires.py': `import fsm
+from fsm import const, fire
+M = None  # the tables (not imported: that would make this a module of every machine m here)
+
+_A_HELLO = const(0)
+_A_BYE = const(1)
+_G_OK = const(0)
+
+
+class Impl:
+    def fire(self, ev):
+        return fire(M, self, ev)
+
+    def act(self, a):
+        if a == _A_HELLO:
+            fire(M, self, 0)  # fire() here is what the check is about
+        elif a == _A_BYE:
+            self.fire(1)
+            # fire(M, self, 1) in a comment is no call
+        else:
+            fsm.fire(M, self, 2)
+
+    def guard(self, g):
+        return g == _G_OK
+
+
+def act(c, a):
+    c.x = fire
+`,
   // Right for the spec with unused declarations.
   'unused.py': `_A_HELLO = const(0)
 _A_IDLE_ACTION = const(1)
@@ -1195,6 +1225,11 @@ describe('drift between the spec and the runtime', () => {
       [`${FILE}:8:3`, "runtime-esp8266/undeclared.py does not implement guard 'ok': declare _G_OK = const(0) and handle it in Impl.guard()", 'ok:'],
       [`${FILE}:11:3`, "runtime-esp8266/undeclared.py does not implement action 'bye': declare _A_BYE = const(1) and handle it in Impl.act()", 'bye:'],
     ]);
+  });
+
+  it('reports an action that fires an event, at the call', () => {
+    const at = (line: number, col: number): Expected => [`runtime-esp8266/fires.py:${line}:${col}`, 'act() calls fire(): an action must not fire an event', line === 16 ? 'fire(M' : line === 18 ? 'self.fire' : 'fsm.fire'];
+    expectErrors(implementedBy('fires.py:Impl'), [at(16, 13), at(18, 13), at(21, 13)]);
   });
 
   it('reports an id that is declared but handled nowhere', () => {
