@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { MachineIR } from './ir/model.ts';
-import { SpecError, type Diagnostic } from './spec/diagnostics.ts';
+import { SpecError, isWarning, sortDiagnostics, type Diagnostic } from './spec/diagnostics.ts';
 import { parseSpec, posAt, type SpecSource } from './spec/source.ts';
 import { checkSchema } from './spec/schema.ts';
 import { buildMachine } from './spec/build.ts';
@@ -32,6 +32,8 @@ export interface CompiledMachine {
 
 export interface Build {
   machines: CompiledMachine[];
+  /** Found in specs that compile: printed, and with --strict errors. */
+  warnings: Diagnostic[];
   /** Project-relative path -> content. */
   outputs: Map<string, string>;
   /** Where the project keeps its files. */
@@ -51,11 +53,11 @@ export function specFiles(root: string, layout = loadLayout(root)): string[] {
     .map((f) => join(specDir, f));
 }
 
-/** Validates one spec file and builds its machines, or returns the diagnostics. */
+/** Validates one spec file and builds its machines (none if there is an error), with every diagnostic. */
 export function compileSpec(root: string, file: string, text = readFileSync(join(root, file), 'utf8')): { machines: CompiledMachine[]; diagnostics: Diagnostic[] } {
   const { machines, diagnostics } = compileFile(file, text);
   diagnostics.push(...driftOf(root, machines));
-  return diagnostics.length ? { machines: [], diagnostics } : { machines, diagnostics };
+  return diagnostics.some((d) => !isWarning(d)) ? { machines: [], diagnostics } : { machines, diagnostics };
 }
 
 /** Every machine of a file, checked except against the runtime. */
@@ -63,6 +65,10 @@ function compileFile(file: string, text: string): { machines: CompiledMachine[];
   const parsed = parseSpec(file, text);
   const machines: CompiledMachine[] = [];
   const diagnostics = [...parsed.diagnostics];
+  // Generating from it would delete its machines' modules, which the runtime may still import.
+  if (!diagnostics.length && parsed.sources.every((s) => s.doc.contents === null)) {
+    diagnostics.push({ file, line: 1, col: 1, message: `${file} defines no machine (it is empty or only comments): write a spec, or delete the file` });
+  }
   for (const source of parsed.sources) {
     const one = compileMachine(source);
     diagnostics.push(...one.diagnostics);
@@ -89,8 +95,8 @@ function compileMachine(source: SpecSource): { compiled?: CompiledMachine; diagn
   if (!built.machine) return { diagnostics: built.diagnostics };
   const machine = built.machine;
   const flat = flatten(machine);
-  const problems = checkMachine(flat);
-  if (problems.length) return { diagnostics: problems };
+  const diagnostics = [...built.diagnostics, ...checkMachine(flat)];
+  if (diagnostics.some((d) => !isWarning(d))) return { diagnostics };
   let tables: Tables;
   try {
     tables = encode(flat);
@@ -98,11 +104,26 @@ function compileMachine(source: SpecSource): { compiled?: CompiledMachine; diagn
     if (e instanceof TableLimitError) return { diagnostics: [{ ...posAt(source, source.doc.contents), message: e.message }] };
     throw e;
   }
-  return { compiled: { machine, flat, tables }, diagnostics: [] };
+  return { compiled: { machine, flat, tables }, diagnostics };
 }
 
-/** Compiles every spec of the project; throws SpecError listing all problems. */
-export function compileProject(root: string): CompiledMachine[] {
+/** Compiles every spec of the project; throws SpecError listing all errors (warnings too if `strict`). */
+export function compileProject(root: string, strict = false): CompiledMachine[] {
+  return compileAll(root, strict).machines;
+}
+
+/** compileProject, with the warnings found (none if `strict`: they are errors then). */
+export function compileAll(root: string, strict = false): { machines: CompiledMachine[]; warnings: Diagnostic[] } {
+  const { machines, diagnostics } = compileSpecs(root);
+  diagnostics.push(...driftOf(root, machines));
+  const warnings = sortDiagnostics(diagnostics.filter(isWarning));
+  if (strict) warnings.forEach((w) => delete w.severity);
+  if (diagnostics.some((d) => !isWarning(d))) throw new SpecError(diagnostics);
+  return { machines, warnings };
+}
+
+/** Every spec of the project compiled, without the drift check (`stub` and `--fix` mend what it finds). */
+export function compileSpecs(root: string): { machines: CompiledMachine[]; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const machines: CompiledMachine[] = [];
   for (const file of specFiles(root)) {
@@ -117,18 +138,16 @@ export function compileProject(root: string): CompiledMachine[] {
       machines.push(c);
     }
   }
-  diagnostics.push(...driftOf(root, machines));
-  if (diagnostics.length) throw new SpecError(diagnostics);
-  return machines;
+  return { machines, diagnostics };
 }
 
 /**
  * Compiles every spec and renders every generated file; throws SpecError listing all problems.
  * Async because Graphviz (WebAssembly) loads asynchronously.
  */
-export async function build(root: string): Promise<Build> {
+export async function build(root: string, strict = false): Promise<Build> {
   const layout = loadLayout(root);
-  const machines = compileProject(root);
+  const { machines, warnings } = compileAll(root, strict);
   const cache = new RenderCache(root);
   const outputs = new Map<string, string>();
   for (const { machine, flat, tables } of machines) {
@@ -145,7 +164,7 @@ export async function build(root: string): Promise<Build> {
     outputs.set(`${layout.diagrams}/${machine.name}.mmd`, diagrams[i]!.mermaid);
   });
   outputs.set(`${layout.diagrams}/README.md`, emitDiagramIndex(machines.map((c) => c.machine), diagrams));
-  return { machines, outputs, layout };
+  return { machines, warnings, outputs, layout };
 }
 
 export interface Staleness {

@@ -1,0 +1,203 @@
+// `wirestate stub`: the runtime module a spec names (`implementation: <path>.py:<Class>`),
+// written when it does not exist, else brought up to date keeping the user's code:
+//  - the id block between its marker comments is rewritten (an id the spec dropped stays, marked,
+//    until the code that uses it is gone: the drift check names it);
+//  - a branch is added at the top of act() or guard() for each action or guard that no module
+//    of the machine handles yet, with the spec's doc as a comment (the VM would keep docstrings
+//    in RAM); a missing act(), guard() or class is added whole.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { CompiledMachine } from '../pipeline.ts';
+import type { Named } from '../ir/model.ts';
+import { machineModules, readRuntime, stripComments } from '../analyses/drift.ts';
+import { loadLayout } from '../config/config.ts';
+import { micropythonModuleName, runtimeIds, type RuntimeId } from '../analyses/ids.ts';
+import { oneLine } from '../backends/text.ts';
+
+const BEGIN = '# wirestate ids: begin';
+const END = '# wirestate ids: end';
+const ID_LINE = /^(_[ESTAG]_[A-Z0-9_]*|_FINAL)\s*=\s*const\(/;
+
+export interface StubResult {
+  /** Project-relative path of the module. */
+  file: string;
+  created: boolean;
+  /** What was added or rewritten, for the report. */
+  changes: string[];
+}
+
+/** `all`: every machine of the project (a module may hold several machines' ids). */
+export function stub(root: string, c: CompiledMachine, all: CompiledMachine[]): StubResult {
+  const m = c.machine;
+  const file = join(loadLayout(root).runtime, m.implementation.module);
+  const path = join(root, file);
+  const ids = runtimeIds(c.flat, c.tables);
+  if (!existsSync(path)) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, freshModule(c, ids));
+    return { file, created: true, changes: [`class ${m.implementation.className} with act() and guard() for every action and guard`] };
+  }
+  const changes: string[] = [];
+  let lines = readFileSync(path, 'utf8').split('\n');
+  lines = updateIdBlock(lines, ids, changes);
+  const handled = handledIds(root, c, all);
+  lines = updateClass(lines, c, handled, changes);
+  writeFileSync(path, lines.join('\n'));
+  return { file, created: false, changes };
+}
+
+// ------------------------------------------------------------------------------ a new module
+
+function freshModule(c: CompiledMachine, ids: Map<string, RuntimeId>): string {
+  const m = c.machine;
+  return [
+    `# ${m.implementation.module}: implements the ${m.name} machine of ${m.file}.`,
+    ...(m.doc ? ['#', ...comment(m.doc, '')] : []),
+    '#',
+    '# The runtime contract: fsm.start() sets self.state and self.timers; self.delays holds each',
+    "# timer's duration in ms; fsm calls guard(g) and act(a) with the ids below. Actions never",
+    '# call fire(): they record what to do, and the code that fed the event acts on it after.',
+    'from fsm import const, due, fire, start',
+    `import ${micropythonModuleName(m.name)} as M`,
+    '',
+    ...idBlock(ids, []),
+    '',
+    '',
+    ...classText(c, ids),
+  ].join('\n');
+}
+
+function idBlock(ids: Map<string, RuntimeId>, stale: string[]): string[] {
+  return [
+    `${BEGIN} (\`wirestate stub\` rewrites this block, \`wirestate generate --fix\` its values)`,
+    ...[...ids].map(([name, id]) => `${name} = const(${id.value})  # ${id.what}`),
+    ...stale.map((line) => `${line.replace(/\s+# not in the spec.*$/, '')}  # not in the spec any more: remove it and its uses`),
+    END,
+  ];
+}
+
+function classText(c: CompiledMachine, ids: Map<string, RuntimeId>): string[] {
+  const m = c.machine;
+  return [
+    `class ${m.implementation.className}:`,
+    '    def __init__(self):',
+    '        # Timer durations in ms, by timer id (the spec\'s defaults; set others here).',
+    '        self.delays = list(M.TIMER_MS)',
+    '        # Last: start() enters the initial state and runs its entry actions.',
+    '        start(M, self)',
+    '',
+    '    def fire(self, ev):',
+    '        # Feed event `ev` (an _E_ id); False if the current state ignores it.',
+    '        return fire(M, self, ev)',
+    '',
+    '    def poll(self):',
+    "        # Fire a due timer's event and return 0; else ms until the next is due (None: none armed).",
+    '        return due(M, self)',
+    ...(m.guards.length ? ['', ...method('guard', 'g', m.guards, ids, 'return False  # to do'), `        raise ValueError(g)`] : []),
+    ...(m.actions.length ? ['', ...method('act', 'a', m.actions, ids, 'pass  # to do'), `        else:`, `            raise ValueError(a)`] : []),
+    '',
+  ];
+}
+
+function method(name: string, param: string, items: Named[], ids: Map<string, RuntimeId>, body: string): string[] {
+  const prefix = name === 'act' ? 'A' : 'G';
+  const out = [`    def ${name}(self, ${param}):`];
+  items.forEach((item, i) => {
+    const id = `_${prefix}_${item.name.toUpperCase()}`;
+    if (!ids.has(id)) return;
+    out.push(`        ${name === 'act' && i > 0 ? 'elif' : 'if'} ${param} == ${id}:`, ...comment(`${item.name}: ${item.doc}`, '            '), `            ${body}`);
+  });
+  return out;
+}
+
+/** A doc as comment lines of at most 96 columns. */
+function comment(text: string, indent: string): string[] {
+  const words = oneLine(text).split(' ');
+  const out: string[] = [];
+  let line = '';
+  for (const w of words) {
+    if (line && indent.length + 2 + line.length + 1 + w.length > 96) {
+      out.push(`${indent}# ${line}`);
+      line = w;
+    } else line = line ? `${line} ${w}` : w;
+  }
+  if (line) out.push(`${indent}# ${line}`);
+  return out;
+}
+
+// ------------------------------------------------------------------------- updating a module
+
+function updateIdBlock(lines: string[], ids: Map<string, RuntimeId>, changes: string[]): string[] {
+  const begin = lines.findIndex((l) => l.startsWith(BEGIN));
+  const end = lines.findIndex((l, i) => i > begin && l.startsWith(END));
+  if (begin >= 0 && end > begin) {
+    const old = lines.slice(begin + 1, end);
+    const stale = old.filter((l) => ID_LINE.test(l) && !ids.has(ID_LINE.exec(l)![1]!));
+    const block = idBlock(ids, stale);
+    if (block.slice(1, -1).join('\n') !== old.join('\n')) changes.push('id block rewritten');
+    return [...lines.slice(0, begin), ...block, ...lines.slice(end + 1)];
+  }
+  // No block yet: one for the ids the module does not declare, after its last import or id.
+  const declared = new Set(lines.flatMap((l) => (ID_LINE.test(l) ? [ID_LINE.exec(l)![1]!] : [])));
+  const missing = new Map([...ids].filter(([name]) => !declared.has(name)));
+  if (!missing.size) return lines;
+  changes.push(`id block added (${missing.size} ids)`);
+  const at = lines.reduce((last, l, i) => (/^(import |from \S+ import )/.test(l) || ID_LINE.test(l) ? i : last), -1);
+  return [...lines.slice(0, at + 1), '', ...idBlock(missing, []), ...lines.slice(at + 1)];
+}
+
+/** Action and guard ids used (beyond their declaration) in any of the machine's modules. */
+function handledIds(root: string, c: CompiledMachine, all: CompiledMachine[]): Set<string> {
+  const others = new Map(all.filter((o) => o !== c).map((o) => [micropythonModuleName(o.machine.name), runtimeIds(o.flat, o.tables)] as const));
+  const sources = machineModules(root, c.machine, others, readRuntime(root)).map(([, s]) => stripComments(s).replace(/^_[A-Z][A-Z0-9_]*\s*=\s*const\(.*$/gm, ''));
+  return new Set(sources.flatMap((s) => s.match(/\b_[AG]_[A-Z0-9_]+\b/g) ?? []));
+}
+
+function updateClass(lines: string[], c: CompiledMachine, handled: Set<string>, changes: string[]): string[] {
+  const m = c.machine;
+  const name = m.implementation.className;
+  const start = lines.findIndex((l) => new RegExp(`^class ${name}\\b`).test(l));
+  const ids = runtimeIds(c.flat, c.tables);
+  if (start < 0) {
+    changes.push(`class ${name} added`);
+    while (lines.length && lines[lines.length - 1] === '') lines.pop();
+    return [...lines, '', '', ...classText(c, ids)];
+  }
+  const classEnd = blockEnd(lines, start);
+  for (const [kind, items, param, body] of [['act', m.actions, 'a', 'return  # to do'], ['guard', m.guards, 'g', 'return False  # to do']] as const) {
+    const todo = items.filter((x) => !handled.has(`_${kind === 'act' ? 'A' : 'G'}_${x.name.toUpperCase()}`));
+    if (!todo.length) continue;
+    const def = lines.findIndex((l, i) => i > start && i < classEnd && new RegExp(`^\\s+def ${kind}\\s*\\(`).test(l));
+    if (def < 0) {
+      const text = method(kind, param, todo, ids, kind === 'act' ? 'pass  # to do' : 'return False  # to do');
+      const tail = kind === 'act' ? ['        else:', '            raise ValueError(a)'] : ['        raise ValueError(g)'];
+      lines.splice(blockEnd(lines, start), 0, '', ...text, ...tail);
+      changes.push(`${kind}() added`);
+      continue;
+    }
+    const p = /def \w+\s*\(\s*self\s*,\s*(\w+)/.exec(lines[def]!)?.[1] ?? param;
+    const indent = /^\s*/.exec(lines.slice(def + 1).find((l) => l.trim()) ?? '')![0];
+    // After a docstring, so that it stays one.
+    let at = def + 1;
+    if (/^\s*[rbuRBU]?("""|''')/.test(lines[at] ?? '')) {
+      const q = /("""|''')/.exec(lines[at]!)![1]!;
+      while (at < lines.length && !(lines[at]!.split(q).length > (at === def + 1 ? 2 : 1))) at++;
+      at++;
+    }
+    const branches = todo.flatMap((x) => [`${indent}if ${p} == _${kind === 'act' ? 'A' : 'G'}_${x.name.toUpperCase()}:`, ...comment(`${x.name}: ${x.doc}`, `${indent}    `), `${indent}    ${body}`]);
+    lines.splice(at, 0, ...branches);
+    changes.push(`${kind}(): branches for ${todo.map((x) => x.name).join(', ')}`);
+  }
+  return lines;
+}
+
+/** The index after the last line of the indented block that starts at `start`. */
+function blockEnd(lines: string[], start: number): number {
+  let end = start + 1;
+  for (let i = start + 1; i < lines.length; i++) {
+    if (!lines[i]!.trim()) continue;
+    if (!/^\s/.test(lines[i]!)) break;
+    end = i + 1;
+  }
+  return end;
+}
