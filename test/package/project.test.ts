@@ -104,7 +104,6 @@ describe.each(kinds)('in a fresh $name project', (kind) => {
     kind.configure(root, { spec: kind.spec, runtime: kind.runtime, generated: kind.generated });
     cpSync(join(turnstile, 'spec'), join(root, kind.spec), { recursive: true });
     cpSync(join(turnstile, 'runtime-esp8266', 'turnstile.py'), join(root, kind.runtime, 'turnstile.py'));
-    for (const f of ['fsm.py', 'fsmtrace.py']) cpSync(join(repoRoot, 'runtime-esp8266', f), join(root, kind.runtime, f));
     writeTree(root, { 'main.py': MAIN, 'loop.py': LOOP, 'many.py': 'for i in range(20000):\n    print("line", i)\n', 'hooks.mjs': HOOKS, 'register.mjs': REGISTER });
   }, 600_000);
   afterAll(() => removeRoot(root));
@@ -127,11 +126,11 @@ describe.each(kinds)('in a fresh $name project', (kind) => {
     for (const heavy of ['ts-morph', '@hpcc-js/wasm-graphviz', 'serialport', '@micropython/micropython-webassembly-pyscript', 'ws', 'ajv']) expect(loaded).not.toContain(heavy);
   });
 
-  it('deploy --sim copies the runtime and the tables; run --sim runs main.py there', async () => {
+  it("deploy --sim copies the runtime (fsm.py from wirestate's) and the tables, precompiled; run --sim runs main.py there", async () => {
     const d = await wirestate(root, 'deploy', '--sim', '--main', 'main.py');
     expect(d.stderr).toBe('');
     expect(d.code).toBe(0);
-    for (const f of ['/lib/turnstile.py', '/lib/turnstile_fsm.py', '/lib/fsm.py', '/main.py']) expect(d.stdout).toContain(`copied ${f}`);
+    for (const f of ['/lib/turnstile.mpy', '/lib/turnstile_fsm.mpy', '/lib/fsm.mpy', '/main.py']) expect(d.stdout).toContain(`copied ${f}`);
     const r = await wirestate(root, 'run', '--sim', 'main.py');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.replace(/\r\n/g, '\n')).toBe('turnstile state 1 credit 3\n'); // the board's REPL ends lines with CR LF
