@@ -1,8 +1,8 @@
 // spec -> IR -> analyses -> backends, for every spec of the project (its folders from
 // wirestate.config.json; by default spec/, runtime-esp8266/ and generated/). Everything is
 // computed in memory first; files are written only when every spec is valid, so a bad spec never
-// leaves a half-written generated/. The slow backends (ts-morph, Graphviz) load only when their
-// output is not in the render cache.
+// leaves a half-written generated/. The backends' libraries (ts-morph, Graphviz, Handlebars)
+// load only when their output is not in the render cache.
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { MachineIR } from './ir/model.ts';
@@ -15,8 +15,7 @@ import { checkMachine } from './analyses/checks.ts';
 import { encode, TableLimitError, type Tables } from './analyses/encode.ts';
 import { checkDrift, readRuntime } from './analyses/drift.ts';
 import { micropythonModuleName, runtimeIds } from './analyses/ids.ts';
-import { emitMicropython } from './backends/micropython.ts';
-import { emitDiagramIndex, emitDiagrams } from './backends/diagrams.ts';
+import { emitDiagramIndex, emitDiagrams, renderSvg } from './backends/diagrams.ts';
 import { loadLayout, type Layout } from './config/config.ts';
 import { RenderCache } from './cache.ts';
 
@@ -152,12 +151,13 @@ export async function build(root: string, strict = false): Promise<Build> {
   const cache = new RenderCache(root);
   const outputs = new Map<string, string>();
   for (const { machine, flat, tables } of machines) {
-    outputs.set(`${layout.micropython}/${micropythonModuleName(machine.name)}.py`, emitMicropython(flat, tables));
-    const xstate = await cache.get('xstate', JSON.stringify(machine), async () => (await import('./backends/xstate.ts')).emitXState(machine));
+    const tablesPy = await cache.get('micropython', { flat, tables }, async () => (await import('./backends/micropython.ts')).emitMicropython(flat, tables));
+    outputs.set(`${layout.micropython}/${micropythonModuleName(machine.name)}.py`, tablesPy);
+    const xstate = await cache.get('xstate', machine, async () => (await import('./backends/xstate.ts')).emitXState(machine));
     outputs.set(`${layout.xstate}/${machine.name}.ts`, xstate);
   }
   const diagrams = machines.map((c) => emitDiagrams(c.machine));
-  const svgs = await Promise.all(diagrams.map((d) => cache.get('svg', d.dot, async () => (await import('./backends/diagrams.ts')).renderSvg(d.dot))));
+  const svgs = await Promise.all(diagrams.map((d) => cache.get('svg', d.dot, () => renderSvg(d.dot))));
   machines.forEach(({ machine }, i) => {
     outputs.set(`${layout.diagrams}/${machine.name}.dot`, diagrams[i]!.dot);
     outputs.set(`${layout.diagrams}/${machine.name}.svg`, svgs[i]!);

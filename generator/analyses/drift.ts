@@ -94,9 +94,10 @@ const PRIVATE_ID = /^(_[ESTAG]_[A-Z0-9_]*|_FINAL)\s*=\s*const\(/m;
  */
 export function machineModules(root: string, m: MachineIR, others: Map<string, Map<string, RuntimeId>>, runtime: RuntimeSources): [string, string][] {
   const mod = micropythonModuleName(m.name);
-  const implementation = join(root, runtimeDir(root), m.implementation.module);
+  const runtimeRoot = join(root, runtimeDir(root));
+  const implementation = join(runtimeRoot, m.implementation.module);
   const pkg = dirname(implementation);
-  const inPackage = (p: string) => pkg !== join(root, runtimeDir(root)) && p.startsWith(pkg + sep);
+  const inPackage = (p: string) => pkg !== runtimeRoot && p.startsWith(pkg + sep);
   return [...runtime].filter(([p, source]) => p === implementation || importsModule(source, mod) || (inPackage(p) && isHelper(source, others)));
 }
 

@@ -7,7 +7,7 @@
 // without a target (it stays, without exit or entry) is listed inside its state, as UML lists
 // internal transitions. SVG elements carry ids the explorer and the tests find them by:
 // stateElementId() and transitionElementId().
-import { Graphviz } from '@hpcc-js/wasm-graphviz';
+import type { Graphviz } from '@hpcc-js/wasm-graphviz';
 import { isCompound, isDescendant, type MachineIR, type Ref, type StateIR, type TransitionIR } from '../ir/model.ts';
 import { version } from '../version.ts';
 import { escapeHtmlAttribute as html, oneLine } from './text.ts';
@@ -208,7 +208,8 @@ let graphviz: Promise<Graphviz> | undefined;
  * and fallbacks follow the font Graphviz measured.
  */
 export async function renderSvg(dot: string): Promise<string> {
-  graphviz ??= Graphviz.load();
+  // Loaded on first use: a build whose SVGs are all in the render cache never loads Graphviz.
+  graphviz ??= import('@hpcc-js/wasm-graphviz').then((m) => m.Graphviz.load());
   const svg = (await graphviz).dot(dot);
   const header = dot.split('\n').filter((l) => l.startsWith('// ')).map((l) => l.slice(3)).join(' ');
   return svg

@@ -19,6 +19,7 @@ const registry: Record<string, () => Promise<Command>> = {
   init: async () => (await import('./commands/init.ts')).init,
   stub: async () => (await import('./commands/stub.ts')).stub,
   test: async () => (await import('./commands/test.ts')).test,
+  freeze: async () => (await import('./commands/freeze.ts')).freeze,
 };
 
 export const commandNames: string[] = Object.keys(registry);

@@ -27,7 +27,9 @@ export interface Layout {
 export const DEFAULTS = { spec: 'spec', runtime: 'runtime-esp8266', generated: 'generated', deploy: { target: 'sim' } } as const;
 
 /** A configuration file that cannot be used; the message names the file and the key. */
-export class ConfigError extends Error {}
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
 
 /** The JSON Schema of wirestate.config.json, inside the installed package. */
 export const configSchemaPath: string = fileURLToPath(new URL('./config.schema.json', import.meta.url));

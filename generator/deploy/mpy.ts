@@ -2,22 +2,33 @@
 // @pybricks/mpy-cross-v6). It writes .mpy version 6 bytecode, which every MicroPython from 1.19
 // on loads: the loader checks the sub-version only for native code, which this never emits.
 
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
 import { compile } from '@pybricks/mpy-cross-v6';
 import { DeployError } from './link.ts';
 import type { BoardFile } from './sync.ts';
 
+/** What compiles, for the cache: another version of the compiler, or other options, make other files. */
+const COMPILER = `mpy-cross-v6 ${JSON.parse(fs.readFileSync(path.join(path.dirname(createRequire(import.meta.url).resolve('@pybricks/mpy-cross-v6')), '..', 'package.json'), 'utf8')).version} -s`;
+
 /** The .mpy major version mpy-cross writes. */
 export const MPY_VERSION = 6;
+
+/** Whether a board that reports sys.implementation._mpy `boardMpy` (0: none) loads what mpy-cross writes. */
+export function loadsMpy(boardMpy: number): boolean {
+  return boardMpy !== 0 && (boardMpy & 0xff) === MPY_VERSION;
+}
 
 /**
  * Checks the board's sys.implementation._mpy (0 when the board does not report one) against
  * what mpy-cross writes; throws a DeployError saying why it does not fit.
  */
 export function checkMpyVersion(boardMpy: number): void {
-  if (!boardMpy) throw new DeployError('--mpy: the board does not report the .mpy version it loads (sys.implementation._mpy), so it predates MicroPython 1.19; deploy without --mpy');
-  const major = boardMpy & 0xff;
-  if (major !== MPY_VERSION) {
-    throw new DeployError(`--mpy: the board loads .mpy version ${major}, wirestate's mpy-cross writes version ${MPY_VERSION} (MicroPython 1.19 and later); deploy without --mpy`);
+  if (!boardMpy) throw new DeployError('--mpy: the board does not report the .mpy version it loads (sys.implementation._mpy), so it predates MicroPython 1.19; deploy with --py');
+  if (!loadsMpy(boardMpy)) {
+    throw new DeployError(`--mpy: the board loads .mpy version ${boardMpy & 0xff}, wirestate's mpy-cross writes version ${MPY_VERSION} (MicroPython 1.19 and later); deploy with --py`);
   }
 }
 
@@ -48,15 +59,35 @@ export async function compileMpy(name: string, source: string): Promise<Uint8Arr
 /**
  * The files as .mpy, but main.py and boot.py, which the board runs from source only (and files
  * that are not .py). Each is compiled under its name in /lib (or /): what tracebacks show.
+ * With `cacheDir`, compiled files are kept there by the sha256 of their name and source, and a
+ * deploy of unchanged sources compiles nothing.
  */
-export async function precompile(files: BoardFile[]): Promise<BoardFile[]> {
+export async function precompile(files: BoardFile[], cacheDir?: string): Promise<BoardFile[]> {
   const out: BoardFile[] = [];
   // One at a time: the compiler's loader is sensitive to a global that compileMpy takes away.
   for (const f of files) {
     if (!f.path.endsWith('.py') || f.path === '/main.py' || f.path === '/boot.py') out.push(f);
     else {
       const name = f.path.replace(/^\/lib\//, '').replace(/^\//, '');
-      out.push({ path: f.path.slice(0, -3) + '.mpy', data: await compileMpy(name, Buffer.from(f.data).toString('utf8')) });
+      const source = Buffer.from(f.data).toString('utf8');
+      const key = cacheDir && path.join(cacheDir, createHash('sha256').update(`${COMPILER}\0${name}\0${source}`).digest('hex') + '.mpy');
+      let data: Uint8Array | undefined;
+      if (key) {
+        try {
+          data = fs.readFileSync(key);
+        } catch {
+          // not compiled yet
+        }
+      }
+      if (!data) {
+        data = await compileMpy(name, source);
+        if (key) {
+          fs.mkdirSync(cacheDir as string, { recursive: true });
+          fs.writeFileSync(key + '.tmp', data);
+          fs.renameSync(key + '.tmp', key);
+        }
+      }
+      out.push({ path: f.path.slice(0, -3) + '.mpy', data });
     }
   }
   return out;

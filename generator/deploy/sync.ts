@@ -5,7 +5,9 @@
 // that is interrupted, or that loses bytes on the way, never leaves a truncated module.
 //
 // The board keeps the list of files wirestate put there in MANIFEST, so that files no longer
-// deployed can be told from the user's own.
+// deployed can be told from the user's own. It is JSON, one line of ASCII: no file name can be
+// read as two (board paths with control characters are refused anyway). Manifests of earlier
+// versions, one path a line, are still read.
 
 import { createHash } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
@@ -43,8 +45,44 @@ export interface SyncReport {
   dryRun: boolean;
 }
 
-/** The board's list of the files wirestate deployed, one path a line. */
+/** The board's list of the files wirestate deployed: {"wirestate": 1, "files": [paths]}. */
 export const MANIFEST = '/.wirestate';
+
+/** The manifest's text for `paths`: JSON in ASCII (other characters escaped), on one line. */
+export function manifestText(paths: string[]): string {
+  const json = JSON.stringify({ wirestate: 1, files: paths });
+  return json.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
+}
+
+/**
+ * The paths a manifest lists. Its JSON form is one line; the earlier form was one path a line.
+ * Anything else (a manifest that is not wirestate's) lists nothing, so nothing is pruned.
+ */
+export function parseManifest(text: string): string[] {
+  const t = text.trim();
+  if (t.startsWith('{')) {
+    try {
+      const m = JSON.parse(t) as { files?: unknown };
+      return Array.isArray(m.files) ? m.files.filter((p): p is string => typeof p === 'string' && p.startsWith('/')) : [];
+    } catch {
+      return [];
+    }
+  }
+  return t.split(/\r?\n/).filter((l) => l.startsWith('/'));
+}
+
+/**
+ * Throws a DeployError when `path` cannot be a board path wirestate writes: it must be absolute,
+ * with no empty, '.' or '..' part, and no control character (a newline in a name once made a
+ * deploy read a user's file as its own).
+ */
+export function checkBoardPath(path: string): void {
+  const shown = JSON.stringify(path);
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(path)) throw new DeployError(`${shown}: a file name on the board may not hold control characters (newline, tab, ...); rename the file`);
+  if (!path.startsWith('/') || path.split('/').slice(1).some((p) => p === '' || p === '.' || p === '..')) {
+    throw new DeployError(`${shown}: not a board path wirestate can write (absolute, without empty, '.' or '..' parts)`);
+  }
+}
 
 /** What the board can do, probed once per session. */
 export interface BoardInfo {
@@ -113,7 +151,7 @@ print(getattr(sys.implementation,'_mpy',0),_wv)
 
 /** A Python literal for a path (JSON's escapes are Python's). */
 const lit = (s: string) => JSON.stringify(s);
-const tuple = (items: string[]) => `(${items.map(lit).join(',')},)`;
+const tuple = (items: string[]) => (items.length ? `(${items.map(lit).join(',')},)` : '()');
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 /** Defines the helpers on the board and reports what it can do. */
@@ -139,6 +177,7 @@ function parents(path: string): string[] {
 
 /** Brings `files` up to date on the board; `info` is what probe() found. */
 export async function sync(repl: RawRepl, info: BoardInfo, files: BoardFile[], options: SyncOptions = {}): Promise<SyncReport> {
+  for (const f of files) checkBoardPath(f.path);
   const report: SyncReport = { copied: [], unchanged: [], removed: [], orphans: [], dryRun: Boolean(options.dryRun) };
   const targets = new Set(files.map((f) => f.path));
   // A .py next to a deployed .mpy would be imported instead of it.
@@ -152,7 +191,7 @@ export async function sync(repl: RawRepl, info: BoardInfo, files: BoardFile[], o
   const lines = state.split(/\r?\n/);
   const boardHash = new Map(files.map((f, i) => [f.path, lines[i]]));
   const existingShadows = shadows.filter((_, i) => lines[files.length + i] !== '-');
-  const manifest = lines.slice(files.length + shadows.length).filter((l) => l.startsWith('/'));
+  const manifest = parseManifest(lines.slice(files.length + shadows.length).join('\n'));
 
   const writes: BoardFile[] = [];
   for (const f of files) {
@@ -181,9 +220,9 @@ export async function sync(repl: RawRepl, info: BoardInfo, files: BoardFile[], o
     await repl.exec(`for p in ${tuple(paths)}:_wr(p)\n${emptied.length ? `_wq(${tuple(emptied)})\n` : ''}`, { doing: 'removing files' });
   }
 
-  const listed = [...targets, ...report.orphans].sort();
-  if (listed.join('\n') !== [...manifest].sort().join('\n')) {
-    await writeFile(repl, info, { path: MANIFEST, data: Buffer.from(listed.join('\n') + '\n') }, { ...options, onProgress: undefined });
+  const listed = manifestText([...targets, ...report.orphans].sort());
+  if (listed !== lines.slice(files.length + shadows.length).join('\n').trim() + '\n') {
+    await writeFile(repl, info, { path: MANIFEST, data: Buffer.from(listed) }, { ...options, onProgress: undefined });
   }
   return report;
 }

@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 import { UsageError, type Option } from '../cli/command.ts';
 import { DeployError, type Link } from './link.ts';
+import { loadLayout } from '../config/config.ts';
 import { SerialLink } from './serial.ts';
 import { SimBoard, loadFlash } from './sim.ts';
 import { WebReplLink } from './webrepl.ts';
@@ -78,7 +79,8 @@ export const TARGET_OPTIONS: Record<string, Option> = {
 
 export const TARGET_DETAILS = [
   'The board: --port (USB serial), --webrepl (Wi-Fi), or --sim, the simulated ESP8266, which is the',
-  'default; it keeps its flash in <root>/.cache/sim-board, so what deploy wrote is there for run and repl.',
+  'default (wirestate.config.json "deploy": {"target": ...} names another); it keeps its flash in',
+  '<root>/.cache/sim-board, so what deploy wrote is there for run and repl.',
 ].join('\n');
 
 export const RESET_DETAILS = 'Over serial the board is soft-reset first (boot.py runs, main.py does not) unless --no-reset.';
@@ -87,10 +89,16 @@ type Values = Record<string, string | boolean | string[] | undefined>;
 
 /** Reads the target options of a command line; throws UsageError when they do not fit together. */
 export function targetOptions(values: Values, root: string): TargetOptions & { softReset: boolean } {
-  const port = values.port as string | undefined;
-  const webrepl = values.webrepl as string | undefined;
+  let port = values.port as string | undefined;
+  let webrepl = values.webrepl as string | undefined;
   const given = [port !== undefined && '--port', webrepl !== undefined && '--webrepl', values.sim && '--sim'].filter(Boolean);
   if (given.length > 1) throw new UsageError(`${given.join(' and ')} do not go together: pick one board`);
+  if (!given.length) {
+    // The project's board (wirestate.config.json "deploy.target"): sim, a ws:// address or a serial port.
+    const { target } = loadLayout(root).deploy;
+    if (/^wss?:\/\//.test(target)) webrepl = target;
+    else if (target !== 'sim') port = target;
+  }
   if (values.baud !== undefined && port === undefined) throw new UsageError('--baud goes with --port');
   if (values.password !== undefined && webrepl === undefined) throw new UsageError('--password goes with --webrepl');
   if (webrepl !== undefined && !/^wss?:\/\/./.test(webrepl)) throw new UsageError(`--webrepl: not a ws:// address: ${webrepl}`);

@@ -2,12 +2,15 @@
 // through the same serial transport as a real port): the whole runtime, then running it from the
 // board's /lib; unchanged files skipped, --force, --dry-run, --prune, --mpy, user files, plain raw
 // mode for old firmware, and noise before the banner.
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeRoot, removeRoot } from '../generator/support.ts';
 import { startWebSocketServer, type LocalServer } from '../../generator/demo/servers.ts';
 import { DeployError } from '../../generator/deploy/link.ts';
-import { checkMpyVersion, compileMpy, precompile } from '../../generator/deploy/mpy.ts';
+import { checkMpyVersion, compileMpy, loadsMpy, precompile } from '../../generator/deploy/mpy.ts';
 import { SimBoard } from '../../generator/deploy/sim.ts';
-import type { BoardFile } from '../../generator/deploy/sync.ts';
+import { MANIFEST, checkBoardPath, manifestText, parseManifest, type BoardFile } from '../../generator/deploy/sync.ts';
 import { bytesOf, flashText, runtimeFiles, serialSession, type Session } from './support.ts';
 
 const runtime = runtimeFiles();
@@ -117,11 +120,94 @@ describe('the runtime over serial, raw-paste mode', () => {
   });
 });
 
+describe('the manifest of deployed files, and board paths', () => {
+  let board: SimBoard;
+  let s: Session;
+  const mine = { path: '/lib/users_own.py', data: Buffer.from('z = 3\n') };
+
+  beforeAll(async () => {
+    board = await SimBoard.start();
+    s = await serialSession(board);
+    await board.device.writeFile(mine.path, 'z = 3\n');
+  });
+  afterAll(async () => {
+    await s?.close();
+    await board?.close();
+  });
+
+  it('refuses a board path with a control character before writing anything: a newline once made prune delete a user\'s file', async () => {
+    const evil = { path: '/lib/a\n/lib/users_own.py', data: Buffer.from('x = 1\n') };
+    const e = await s.sync([{ path: '/lib/ok.py', data: Buffer.from('y = 1\n') }, evil]).catch((x: Error) => x);
+    expect(e).toBeInstanceOf(DeployError);
+    expect((e as Error).message).toBe('"/lib/a\\n/lib/users_own.py": a file name on the board may not hold control characters (newline, tab, ...); rename the file');
+    expect(Object.keys(await flashText(board))).toEqual([mine.path]);
+    // Whatever is deployed and pruned next, the user's file stays.
+    await s.sync([{ path: '/lib/ok.py', data: Buffer.from('y = 1\n') }]);
+    expect((await s.sync([], { prune: true })).removed).toEqual([{ path: '/lib/ok.py', why: 'no longer deployed' }]);
+    expect(await flashText(board)).toEqual({ [mine.path]: 'z = 3\n' });
+    for (const bad of ['/lib/a\tb.py', '/lib/a\rb.py', '/lib/\x7f.py', '/lib/\x85.py', 'lib/a.py', '/lib//a.py', '/lib/../boot.py', '/lib/./a.py']) {
+      expect(() => checkBoardPath(bad), JSON.stringify(bad)).toThrow(DeployError);
+    }
+  });
+
+  it('is JSON on one line of ASCII, so any name reads back as it was written', async () => {
+    const odd = ['/lib/it\'s "quoted".py', '/lib/caf\u00e9 \u{1f600}.py', '/lib/back\\slash.py'];
+    const text = manifestText(odd);
+    expect(text).toMatch(/^[\x20-\x7e]*\n$/);
+    expect(parseManifest(text)).toEqual(odd);
+
+    await s.sync(odd.map((path) => ({ path, data: Buffer.from('w = 4\n') })));
+    const onBoard = Buffer.from((await board.files()).get(MANIFEST) as Uint8Array).toString('utf8');
+    expect(JSON.parse(onBoard)).toEqual({ wirestate: 1, files: [...odd].sort() });
+    const r = await s.sync([], { prune: true });
+    expect(r.removed.map((x) => x.path)).toEqual([...odd].sort());
+    expect(await flashText(board)).toEqual({ [mine.path]: 'z = 3\n' });
+  });
+
+  it('reads the manifest of earlier versions (one path a line) and rewrites it as JSON', async () => {
+    await board.device.writeFile('/lib/old.py', 'v = 5\n');
+    await board.device.writeFile(MANIFEST, '/lib/old.py\n/lib/fsm.py\n');
+    const r = await s.sync([{ path: '/lib/fsm.py', data: Buffer.from('f = 6\n') }]);
+    expect(r.orphans).toEqual(['/lib/old.py']);
+    const onBoard = Buffer.from((await board.files()).get(MANIFEST) as Uint8Array).toString('utf8');
+    expect(JSON.parse(onBoard)).toEqual({ wirestate: 1, files: ['/lib/fsm.py', '/lib/old.py'] });
+    expect(parseManifest('not a manifest of ours\n')).toEqual([]);
+    expect(parseManifest('{"files": 3}')).toEqual([]);
+  });
+});
+
 describe('checks and compiling for --mpy', () => {
+  it('deploys .mpy by default only to a board that loads version 6', () => {
+    expect(loadsMpy(6 | (3 << 8))).toBe(true);
+    expect(loadsMpy(6)).toBe(true);
+    expect(loadsMpy(5)).toBe(false);
+    expect(loadsMpy(0)).toBe(false);
+  });
+
   it('refuses a board whose .mpy version is not 6, or that reports none', () => {
     expect(() => checkMpyVersion(0)).toThrow(/predates MicroPython 1\.19/);
     expect(() => checkMpyVersion(5)).toThrow('the board loads .mpy version 5, wirestate\'s mpy-cross writes version 6');
     expect(() => checkMpyVersion(6 | (3 << 8))).not.toThrow();
+  });
+
+  it('compiled modules are cached by name and source: unchanged ones are not compiled again', async () => {
+    const dir = makeRoot('mpy-cache');
+    try {
+      const one = [{ path: '/lib/a.py', data: Buffer.from('x = 1\n') }];
+      const first = await precompile(one, dir);
+      expect(first[0]?.path).toBe('/lib/a.mpy');
+      const cached = readdirSync(dir);
+      expect(cached).toHaveLength(1);
+      // What is in the cache is what a deploy sends.
+      writeFileSync(join(dir, cached[0] as string), 'cached');
+      expect(Buffer.from((await precompile(one, dir))[0]?.data as Uint8Array).toString()).toBe('cached');
+      // Another source, or the same source under another name, is compiled.
+      expect((await precompile([{ path: '/lib/a.py', data: Buffer.from('x = 2\n') }], dir))[0]?.data.subarray(0, 2)).toEqual(new Uint8Array([0x4d, 6]));
+      expect((await precompile([{ path: '/lib/b.py', data: Buffer.from('x = 1\n') }], dir))[0]?.data.subarray(0, 2)).toEqual(new Uint8Array([0x4d, 6]));
+      expect(readdirSync(dir)).toHaveLength(3);
+    } finally {
+      removeRoot(dir);
+    }
   });
 
   it('a module that does not compile is a clear error with mpy-cross\'s message', async () => {

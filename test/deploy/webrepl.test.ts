@@ -82,7 +82,7 @@ describe('logging in', () => {
     const old = await SimBoard.start({ rawPaste: false });
     const oldUrl = await old.startWebRepl(PASSWORD);
     try {
-      const r = await cli('deploy', '--webrepl', oldUrl, '--password', PASSWORD);
+      const r = await cli('deploy', '--py', '--webrepl', oldUrl, '--password', PASSWORD);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout).toContain(`${runtime.length} files: ${runtime.length} copied, 0 unchanged`);

@@ -1,6 +1,4 @@
 import { resolve } from 'node:path';
-import { socketioBench } from '../../bench/socketio.ts';
-import { websocketBench } from '../../bench/websocket.ts';
 import { EXIT_OK, UsageError, type Command } from '../command.ts';
 
 export const bench: Command = {
@@ -10,11 +8,15 @@ export const bench: Command = {
   options: {
     root: { type: 'string', description: 'project root (default: .)' },
   },
-  details: 'Speeds depend on the host machine; heap figures are deterministic.',
+  details: 'Speeds depend on the host machine; heap figures are deterministic. Needs the repository\'s development install (socket.io, tsx, TypeScript).',
   async run({ values, positionals }) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const root = resolve((values.root as string | undefined) ?? '.');
-    console.log('WebSocket (uwebsockets)');
+    // Loaded here: the benchmarks' test servers are development dependencies.
+    const [{ cliBench }, { websocketBench }, { socketioBench }] = await Promise.all([import('../../bench/cli.ts'), import('../../bench/websocket.ts'), import('../../bench/socketio.ts')]);
+    console.log('The wirestate command');
+    cliBench(root);
+    console.log('\nWebSocket (uwebsockets)');
     await websocketBench(root);
     console.log('\nSocket.IO (usocketio)');
     await socketioBench(root);

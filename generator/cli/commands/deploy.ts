@@ -1,8 +1,8 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { projectFiles } from '../../sim/device.ts';
-import { checkMpyVersion, precompile } from '../../deploy/mpy.ts';
+import { projectAndUserFiles } from '../../deploy/files.ts';
+import { MPY_VERSION, checkMpyVersion, loadsMpy, precompile } from '../../deploy/mpy.ts';
+import { choosePackages } from '../../deploy/packages.ts';
 import { RawRepl } from '../../deploy/rawrepl.ts';
 import { probe, sync, type BoardFile, type SyncReport } from '../../deploy/sync.ts';
 import { RESET_DETAILS, TARGET_DETAILS, TARGET_OPTIONS, openTarget, targetOptions } from '../../deploy/target.ts';
@@ -11,19 +11,28 @@ import { EXIT_OK, UsageError, type Command } from '../command.ts';
 export const deploy: Command = {
   name: 'deploy',
   summary: 'Copy the runtime and the generated modules (and your main.py and app files) to a board: over USB serial, WebREPL, or to the simulated board.',
-  usage: 'deploy [--port PATH | --webrepl URL | --sim] [--main FILE] [--app FILE]... [--mpy] [--force] [--dry-run] [--prune]',
+  usage: 'deploy [--port PATH | --webrepl URL | --sim] [--main FILE] [--app FILE]... [--only PACKAGE... | --no-runtime] [--py | --mpy] [--force] [--dry-run] [--prune]',
   options: {
     ...TARGET_OPTIONS,
     main: { type: 'string', description: 'your main.py, copied to /main.py' },
     app: { type: 'string', multiple: true, description: 'another file of yours, copied to / (repeat for more)' },
-    mpy: { type: 'boolean', description: 'precompile to .mpy (not main.py or boot.py) and remove .py files they replace' },
+    only: { type: 'string', multiple: true, description: 'deploy only this package of /lib and what it imports, e.g. uwebsockets (repeat for more)' },
+    'no-runtime': { type: 'boolean', description: 'deploy only your files: the runtime is frozen into the firmware (wirestate freeze)' },
+    py: { type: 'boolean', description: 'send the modules as source (.py), not precompiled' },
+    mpy: { type: 'boolean', description: 'precompile to .mpy, and fail if the board cannot load them (the default precompiles when it can)' },
     force: { type: 'boolean', description: 'copy files even when the board already has them' },
     'dry-run': { type: 'boolean', description: 'write nothing; list what would change' },
     prune: { type: 'boolean', description: 'remove files an earlier deploy put there that are no longer deployed' },
     'no-deflate': { type: 'boolean', description: 'never deflate files on the way (they still travel as base64)' },
   },
   details: [
-    'Deploys every .py of runtime-esp8266/ (keeping its packages) and generated/micropython/ to /lib.',
+    'Deploys the .py modules of the runtime folder (keeping its packages) and the generated micropython/',
+    "folder to /lib (runtime-esp8266/ and generated/ unless wirestate.config.json says otherwise), and",
+    "fsm.py and fsmtrace.py from wirestate's own runtime when the runtime folder has none.",
+    `Modules are precompiled to .mpy when the board loads .mpy version ${MPY_VERSION} (MicroPython 1.19 and later);`,
+    'main.py and boot.py stay source. A .py next to a deployed .mpy is removed (it would be imported instead).',
+    'With --only, or else with --main/--app, only the packages named (or that your files import) go, with',
+    'every package they import in turn.',
     'A file whose sha256 on the board matches is skipped. Each file is written to a temporary name and',
     'put in place once the board has checked it, so an interrupted deploy leaves no truncated module.',
     '',
@@ -34,8 +43,11 @@ export const deploy: Command = {
   ].join('\n'),
   async run({ values, positionals }) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    if (values.py && values.mpy) throw new UsageError('--py and --mpy do not go together');
+    if (values['no-runtime'] && values.only) throw new UsageError('--no-runtime and --only do not go together');
+    if (values['no-runtime'] && values.main === undefined && values.app === undefined) throw new UsageError('--no-runtime: nothing to deploy without --main or --app');
     const root = resolve((values.root as string | undefined) ?? '.');
-    const files = hostFiles(root, values.main as string | undefined, (values.app as string[] | undefined) ?? []);
+    const { files, said } = hostFiles(root, values.main as string | undefined, (values.app as string[] | undefined) ?? [], values.only as string[] | undefined, !values['no-runtime']);
     const opts = targetOptions(values, root);
     const started = performance.now();
     const target = await openTarget(opts);
@@ -43,13 +55,16 @@ export const deploy: Command = {
     let report: SyncReport;
     try {
       console.log(`deploying to ${target.name}`);
+      for (const line of said) console.log(`  ${line}`);
       const repl = new RawRepl(target.link, opts.timeoutMs);
       await repl.enter(target.canSoftReset && opts.softReset);
       const info = await probe(repl);
       let deployed = files;
-      if (values.mpy) {
-        checkMpyVersion(info.mpy);
-        deployed = await precompile(files);
+      if (values.mpy) checkMpyVersion(info.mpy);
+      if (!values.py && loadsMpy(info.mpy)) deployed = await precompile(files, join(root, '.cache', 'mpy'));
+      else if (!values.py) {
+        const why = info.mpy ? `it loads version ${info.mpy & 0xff}` : 'it has no sys.implementation._mpy: MicroPython before 1.19';
+        console.log(`  as source: the board does not load .mpy version ${MPY_VERSION} (${why})`);
       }
       report = await sync(repl, info, deployed, {
         force: Boolean(values.force),
@@ -71,22 +86,16 @@ export const deploy: Command = {
   },
 };
 
-function readUserFile(file: string, option: string): Uint8Array {
-  if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`--${option}: no such file: ${file}`);
-  return readFileSync(file);
-}
-
-/** What a deploy sends: the project's runtime and generated modules, and the user's files. */
-function hostFiles(root: string, main: string | undefined, apps: string[]): BoardFile[] {
-  const files: BoardFile[] = Object.entries(projectFiles(root)).map(([path, text]) => ({ path, data: Buffer.from(text, 'utf8') }));
-  if (!files.length) throw new UsageError(`nothing to deploy: ${root} has no runtime-esp8266/ or generated/micropython/ with .py files`);
-  if (main !== undefined) files.push({ path: '/main.py', data: readUserFile(main, 'main') });
-  for (const app of apps) {
-    const path = '/' + basename(app);
-    if (files.some((f) => f.path === path)) throw new UsageError(`--app: ${path} is deployed twice`);
-    files.push({ path, data: readUserFile(app, 'app') });
-  }
-  return files;
+/**
+ * What a deploy sends: the project's runtime and generated modules (the packages chosen with
+ * `only`, or else those the user's files import, with what they import; none without
+ * `withRuntime`), and the user's files; and what to tell the user about the choice.
+ */
+function hostFiles(root: string, main: string | undefined, apps: string[], only: string[] | undefined, withRuntime: boolean): { files: BoardFile[]; said: string[] } {
+  const { runtime, user } = projectAndUserFiles(root, main, apps);
+  if (!withRuntime) return { files: user, said: ['only your files: the runtime is frozen into the firmware'] };
+  const { files, said } = choosePackages(runtime, user, only);
+  return { files: [...files, ...user], said };
 }
 
 const kb = (n: number) => (n < 1024 ? `${n} B` : `${(n / 1024).toFixed(1)} KB`);

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { existsSync, writeFileSync } from 'node:fs';
-import { runScript, type RunScriptOptions } from '../../sim/device.ts';
+import { projectFiles, runScript, type RunScriptOptions } from '../../sim/device.ts';
+import { tableRuntime } from '../../deploy/files.ts';
 import { UsageError, type Command } from '../command.ts';
 
 /** 16 KB of the simulated device's heap: plenty for a script, nothing like a board's budget. */
@@ -28,7 +29,9 @@ export const sim: Command = {
     if (!file) throw new UsageError('missing FILE.py');
     if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
     if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
-    const options: RunScriptOptions = { root: resolve((values.root as string | undefined) ?? '.') };
+    const root = resolve((values.root as string | undefined) ?? '.');
+    // fsm.py and fsmtrace.py come from wirestate's runtime when the project's runtime has none.
+    const options: RunScriptOptions = { root, files: tableRuntime(projectFiles(root)) };
     const out = values.trace as string | undefined;
     if (out !== undefined) {
       // __import__ keeps the name fsmtrace out of the script's globals.
