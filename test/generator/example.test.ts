@@ -1,6 +1,7 @@
 // The example protocol of the README's "Add a protocol" (examples/sntp), its whole path from a
 // copy of the folder: generate --strict, stub (the implementation is up to date), test (both
-// forms agree), then its demo on the simulated board and on CPython, and the runtime contract.
+// forms agree), deploy and run its demo on the simulated board, the demo on CPython, and the
+// runtime contract.
 import { cpSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -45,13 +46,14 @@ it('`wirestate test`: both forms agree, every state and transition covered', asy
   expect(r.code).toBe(0);
 });
 
-it('its demo tells the whole story on the simulated board', async () => {
-  let out = '';
-  let err = '';
-  const code = await runScript(join(root, 'demo.py'), { root, files: toolkitFsm(), stdout: (s) => (out += s), stderr: (s) => (err += s) });
-  expect(err).toBe('');
-  expect(out).toBe(DEMO);
-  expect(code).toBe(0);
+it('deployed to the simulated board (with fsm.py from the toolkit), its demo tells the whole story', async () => {
+  const deploy = await runCli(['deploy', '--sim'], root);
+  expect(deploy.stderr).toBe('');
+  expect(deploy.code).toBe(0);
+  const run = await runCli(['run', '--sim', 'demo.py'], root);
+  expect(run.stderr).toBe('');
+  expect(run.stdout.replace(/\r\n/g, '\n')).toBe(DEMO); // the board's REPL ends lines with CRLF
+  expect(run.code).toBe(0);
 });
 
 it('and on CPython', () => {
