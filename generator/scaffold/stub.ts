@@ -39,7 +39,9 @@ export function stub(root: string, c: CompiledMachine, all: CompiledMachine[]): 
   }
   const changes: string[] = [];
   let lines = readFileSync(path, 'utf8').split('\n');
-  lines = updateIdBlock(lines, ids, changes);
+  // Ids of the project's other machines are theirs (a module may implement several machines).
+  const theirs = new Set(all.filter((o) => o !== c).flatMap((o) => [...runtimeIds(o.flat, o.tables).keys()]));
+  lines = updateIdBlock(lines, ids, theirs, changes);
   const handled = handledIds(root, c, all);
   lines = updateClass(lines, c, handled, changes);
   writeFileSync(path, lines.join('\n'));
@@ -67,32 +69,34 @@ function freshModule(c: CompiledMachine, ids: Map<string, RuntimeId>): string {
   ].join('\n');
 }
 
-function idBlock(ids: Map<string, RuntimeId>, stale: string[]): string[] {
+function idBlock(ids: Map<string, RuntimeId>, stale: string[], others: string[] = []): string[] {
   return [
     `${BEGIN} (\`wirestate stub\` rewrites this block, \`wirestate generate --fix\` its values)`,
     ...[...ids].map(([name, id]) => `${name} = const(${id.value})  # ${id.what}`),
+    ...others,
     ...stale.map((line) => `${line.replace(/\s+# not in the spec.*$/, '')}  # not in the spec any more: remove it and its uses`),
     END,
   ];
 }
 
-function classText(c: CompiledMachine, ids: Map<string, RuntimeId>): string[] {
+/** `tables`: the name the module knows the machine's tables by. */
+function classText(c: CompiledMachine, ids: Map<string, RuntimeId>, tables = 'M'): string[] {
   const m = c.machine;
   return [
     `class ${m.implementation.className}:`,
     '    def __init__(self):',
     '        # Timer durations in ms, by timer id (the spec\'s defaults; set others here).',
-    '        self.delays = list(M.TIMER_MS)',
+    `        self.delays = list(${tables}.TIMER_MS)`,
     '        # Last: start() enters the initial state and runs its entry actions.',
-    '        start(M, self)',
+    `        start(${tables}, self)`,
     '',
     '    def fire(self, ev):',
     '        # Feed event `ev` (an _E_ id); False if the current state ignores it.',
-    '        return fire(M, self, ev)',
+    `        return fire(${tables}, self, ev)`,
     '',
     '    def poll(self):',
     "        # Fire a due timer's event and return 0; else ms until the next is due (None: none armed).",
-    '        return due(M, self)',
+    `        return due(${tables}, self)`,
     ...(m.guards.length ? ['', ...method('guard', 'g', m.guards, ids, 'return False  # to do'), `        raise ValueError(g)`] : []),
     ...(m.actions.length ? ['', ...method('act', 'a', m.actions, ids, 'pass  # to do'), `        else:`, `            raise ValueError(a)`] : []),
     '',
@@ -127,14 +131,18 @@ function comment(text: string, indent: string): string[] {
 
 // ------------------------------------------------------------------------- updating a module
 
-function updateIdBlock(lines: string[], ids: Map<string, RuntimeId>, changes: string[]): string[] {
+function updateIdBlock(lines: string[], ids: Map<string, RuntimeId>, theirs: Set<string>, changes: string[]): string[] {
   const begin = lines.findIndex((l) => l.startsWith(BEGIN));
   const end = lines.findIndex((l, i) => i > begin && l.startsWith(END));
   if (begin >= 0 && end > begin) {
     const old = lines.slice(begin + 1, end);
-    const stale = old.filter((l) => ID_LINE.test(l) && !ids.has(ID_LINE.exec(l)![1]!));
-    const block = idBlock(ids, stale);
-    if (block.slice(1, -1).join('\n') !== old.join('\n')) changes.push('id block rewritten');
+    const name = (l: string) => ID_LINE.exec(l)?.[1];
+    const others = old.filter((l) => name(l) && !ids.has(name(l)!) && theirs.has(name(l)!));
+    const stale = old.filter((l) => name(l) && !ids.has(name(l)!) && !theirs.has(name(l)!));
+    const block = idBlock(ids, stale, others);
+    // The same lines in another order (another machine's stub wrote it) are up to date.
+    if ([...block.slice(1, -1)].sort().join('\n') === [...old].sort().join('\n')) return lines;
+    changes.push('id block rewritten');
     return [...lines.slice(0, begin), ...block, ...lines.slice(end + 1)];
   }
   // No block yet: one for the ids the module does not declare, after its last import or id.
@@ -159,9 +167,15 @@ function updateClass(lines: string[], c: CompiledMachine, handled: Set<string>, 
   const start = lines.findIndex((l) => new RegExp(`^class ${name}\\b`).test(l));
   const ids = runtimeIds(c.flat, c.tables);
   if (start < 0) {
+    // Beside another machine's class: this one's tables by their own name.
+    const tables = micropythonModuleName(m.name);
     changes.push(`class ${name} added`);
+    if (!new RegExp(`^import ${tables}\\s*$`, 'm').test(lines.join('\n'))) {
+      const at = lines.reduce((last, l, i) => (/^(import |from \S+ import )/.test(l) ? i : last), -1);
+      lines.splice(at + 1, 0, `import ${tables}`);
+    }
     while (lines.length && lines[lines.length - 1] === '') lines.pop();
-    return [...lines, '', '', ...classText(c, ids)];
+    return [...lines, '', '', ...classText(c, ids, tables)];
   }
   const classEnd = blockEnd(lines, start);
   for (const [kind, items, param, body] of [['act', m.actions, 'a', 'return  # to do'], ['guard', m.guards, 'g', 'return False  # to do']] as const) {

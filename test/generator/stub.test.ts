@@ -86,3 +86,40 @@ it('refuses an unknown machine, exit 2', async () => {
   expect(r.code).toBe(2);
   expect(r.stderr).toContain('no machine named lump (the specs define lamp)');
 });
+
+it('puts two machines in one module when their specs say so, each with its own tables', async () => {
+  const two = makeRoot('stub-two');
+  try {
+    writeTree(two, {
+      'spec/pair.yaml': `machine: alpha
+doc: A.
+implementation: both.py:Alpha
+events: {go: Go.}
+actions: {hi: Hi.}
+initial: s
+states:
+  s: {doc: S., on: {go: {target: t, actions: hi}}}
+  t: {doc: T., on: {go: s}}
+---
+machine: beta
+doc: B.
+implementation: both.py:Beta
+events: {tick: Tick., tock: Tock.}
+actions: {ho: Ho.}
+initial: u
+states:
+  u: {doc: U., on: {tick: {target: v, actions: ho}}}
+  v: {doc: V., on: {tock: u}}
+`,
+    });
+    expect((await cli('stub', 'alpha', '--root', two)).code).toBe(0);
+    expect((await cli('stub', 'beta', '--root', two)).stdout).toBe('updated runtime-esp8266/both.py: id block rewritten; class Beta added\n');
+    const py = readFileSync(join(two, 'runtime-esp8266/both.py'), 'utf8');
+    expect(py).toContain('import alpha_fsm as M\nimport beta_fsm\n');
+    expect(py).toContain('        start(beta_fsm, self)');
+    expect(await cli('generate', '--strict', '--root', two)).toMatchObject({ code: 0, stderr: '' });
+    for (const m of ['alpha', 'beta']) expect((await cli('stub', m, '--root', two)).stdout).toBe('runtime-esp8266/both.py is up to date\n');
+  } finally {
+    removeRoot(two);
+  }
+});
