@@ -39,9 +39,18 @@ export function stub(root: string, c: CompiledMachine, all: CompiledMachine[]): 
   }
   const changes: string[] = [];
   let lines = readFileSync(path, 'utf8').split('\n');
-  // Ids of the project's other machines are theirs (a module may implement several machines).
-  const theirs = new Set(all.filter((o) => o !== c).flatMap((o) => [...runtimeIds(o.flat, o.tables).keys()]));
-  lines = updateIdBlock(lines, ids, theirs, changes);
+  // The ids of the other machines this module serves (it may implement several) are theirs.
+  const runtime = readRuntime(root);
+  const tablesOf = new Map(all.map((o) => [micropythonModuleName(o.machine.name), runtimeIds(o.flat, o.tables)] as const));
+  const theirs = new Set(
+    all
+      .filter((o) => o !== c)
+      .filter((o) => machineModules(root, o.machine, new Map([...tablesOf].filter(([mod]) => mod !== micropythonModuleName(o.machine.name))), runtime).some(([p]) => p === path))
+      .flatMap((o) => [...tablesOf.get(micropythonModuleName(o.machine.name))!.keys()]),
+  );
+  const mine = machineModules(root, m, new Map([...tablesOf].filter(([mod]) => mod !== micropythonModuleName(m.name))), runtime);
+  const declared = new Set(mine.flatMap(([, source]) => source.split('\n').flatMap((l) => (ID_LINE.test(l) ? [ID_LINE.exec(l)![1]!] : []))));
+  lines = updateIdBlock(lines, ids, theirs, declared, changes);
   const handled = handledIds(root, c, all);
   lines = updateClass(lines, c, handled, changes);
   writeFileSync(path, lines.join('\n'));
@@ -131,7 +140,10 @@ function comment(text: string, indent: string): string[] {
 
 // ------------------------------------------------------------------------- updating a module
 
-function updateIdBlock(lines: string[], ids: Map<string, RuntimeId>, theirs: Set<string>, changes: string[]): string[] {
+/** `declared`: the ids the machine's modules (this one and its helpers) declare. */
+function updateIdBlock(lines: string[], all: Map<string, RuntimeId>, theirs: Set<string>, declared: Set<string>, changes: string[]): string[] {
+  // A name another machine here also has is left to the user (the drift check judges it).
+  const ids = new Map([...all].filter(([name]) => !theirs.has(name)));
   const begin = lines.findIndex((l) => l.startsWith(BEGIN));
   const end = lines.findIndex((l, i) => i > begin && l.startsWith(END));
   if (begin >= 0 && end > begin) {
@@ -145,9 +157,9 @@ function updateIdBlock(lines: string[], ids: Map<string, RuntimeId>, theirs: Set
     changes.push('id block rewritten');
     return [...lines.slice(0, begin), ...block, ...lines.slice(end + 1)];
   }
-  // No block yet: one for the ids the module does not declare, after its last import or id.
-  const declared = new Set(lines.flatMap((l) => (ID_LINE.test(l) ? [ID_LINE.exec(l)![1]!] : [])));
-  const missing = new Map([...ids].filter(([name]) => !declared.has(name)));
+  // No block yet (a module written by hand): one for the action and guard ids no module of the
+  // machine declares (those it must have), after its last import or id.
+  const missing = new Map([...ids].filter(([name]) => /^_[AG]_/.test(name) && !declared.has(name)));
   if (!missing.size) return lines;
   changes.push(`id block added (${missing.size} ids)`);
   const at = lines.reduce((last, l, i) => (/^(import |from \S+ import )/.test(l) || ID_LINE.test(l) ? i : last), -1);

@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { cli, makeRoot, removeRoot, writeTree } from './support.ts';
+import { cli, copyOfRepo, makeRoot, readTree, removeRoot, writeTree } from './support.ts';
 
 const SPEC = `machine: lamp
 doc: A lamp with a timer.
@@ -121,5 +121,19 @@ states:
     for (const m of ['alpha', 'beta']) expect((await cli('stub', m, '--root', two)).stdout).toBe('runtime-esp8266/both.py is up to date\n');
   } finally {
     removeRoot(two);
+  }
+});
+
+it("leaves a complete hand-written runtime as it is: this repository's, machine by machine", async () => {
+  const copy = copyOfRepo('stub-repo', ['spec', 'runtime-esp8266']);
+  try {
+    const before = readTree(join(copy, 'runtime-esp8266'));
+    for (const m of ['websocket', 'engineio', 'engineio_heartbeat', 'socketio_manager', 'socketio_namespace']) {
+      const r = await cli('stub', m, '--root', copy);
+      expect(r.stdout, m).toMatch(/ is up to date\n$/);
+    }
+    expect(readTree(join(copy, 'runtime-esp8266'))).toEqual(before);
+  } finally {
+    removeRoot(copy);
   }
 });
