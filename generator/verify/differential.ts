@@ -19,6 +19,7 @@ import { SpecError } from '../spec/diagnostics.ts';
 import { eventNames, type MachineIR } from '../ir/model.ts';
 import { micropythonModuleName } from '../analyses/ids.ts';
 import { emitXState, xstateMachineName } from '../backends/xstate.ts';
+import { importXStateModule } from '../backends/xstate-load.ts';
 import { emitMicropython } from '../backends/micropython.ts';
 import { TOOLKIT_ROOT, type SimDevice } from '../sim/device.ts';
 
@@ -78,7 +79,7 @@ export async function loadMachines(root = TOOLKIT_ROOT, from: FormsFrom = 'gener
   for (const c of compiled) {
     const m = c.machine;
     const file = `generated/xstate/${m.name}.ts`;
-    const mod = from === 'generated' ? ((await import(pathToFileURL(join(root, file)).href)) as Record<string, unknown>) : await importXState(emitXState(m));
+    const mod = from === 'generated' ? ((await import(pathToFileURL(join(root, file)).href)) as Record<string, unknown>) : await importXStateModule(emitXState(m));
     const exported = mod[xstateMachineName(m.name)] as AnyStateMachine | undefined;
     if (!exported) throw new Error(`${file} does not export ${xstateMachineName(m.name)}`);
     const guards = Object.fromEntries(
@@ -98,17 +99,6 @@ export async function loadMachines(root = TOOLKIT_ROOT, from: FormsFrom = 'gener
     });
   }
   return out;
-}
-
-/**
- * A generated XState module, transpiled to JavaScript and imported without a TypeScript loader;
- * its `xstate` import is the toolkit's, whose transition() the checks call.
- */
-async function importXState(source: string): Promise<Record<string, unknown>> {
-  const { ts } = await import('ts-morph');
-  const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-  const code = js.replace(/from "xstate"/, `from ${JSON.stringify(import.meta.resolve('xstate'))}`);
-  return (await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`)) as Record<string, unknown>;
 }
 
 /** Files for a SimDevice: the toolkit's interpreter and every machine's tables, in /lib. */

@@ -109,6 +109,14 @@ describe.each(kinds)('in a fresh $name project', (kind) => {
     expect(await packagesLoaded(root, '--version')).toEqual([]);
   });
 
+  it("the package's JavaScript API loads in this project: the installed spec schema's path", async () => {
+    // api.js is ESM or CommonJS as the project says: each imports the package its own way.
+    const use = `(w) => console.log(w.version, w.specSchemaReference(${JSON.stringify(join(root, 'spec'))}))`;
+    writeFileSync(join(root, 'api.js'), kind.type === 'module' ? `import * as w from 'wirestate';\n(${use})(w);\n` : `import('wirestate').then(${use});\n`);
+    const r = await exec(process.execPath, ['api.js'], root);
+    expect(r).toMatchObject({ code: 0, stdout: `${version} ../node_modules/wirestate/spec/wirestate.schema.json\n`, stderr: '' });
+  });
+
   it('init scaffolds the project: configuration, the example spec whose schema line resolves, its runtime module, main.py, scripts', async () => {
     const r = await wirestate(root, 'init');
     expect(r.stderr).toBe('');
