@@ -1,8 +1,8 @@
-// A content-addressed cache of the two slow backends' output (the XState module, printed with
-// ts-morph, and the SVG, laid out by Graphviz in WebAssembly), so that `generate` and
-// `generate --check` on unchanged specs load neither. An entry's key hashes its whole input
-// and the toolkit that renders it: the backends' and the IR's sources, the toolkit's version and
-// the versions of ts-morph and Graphviz. Output is deterministic, so a hit is what a miss would
+// A content-addressed cache of the backends' output (the XState module, printed with ts-morph;
+// the SVG, laid out by Graphviz in WebAssembly; the MicroPython tables, through Handlebars), so
+// that `generate` and `generate --check` on unchanged specs load none of them. An entry's key
+// hashes its whole input and the toolkit that renders it: the backends', the IR's and the
+// templates' sources, the toolkit's version and the versions of ts-morph and Graphviz. Output is deterministic, so a hit is what a miss would
 // render. Kept in <root>/node_modules/.cache/wirestate (where build tools keep theirs); a
 // project without node_modules gets no cache.
 import { createHash } from 'node:crypto';
@@ -18,7 +18,7 @@ let toolkit: string | undefined;
 function toolkitFingerprint(): string {
   if (toolkit !== undefined) return toolkit;
   const h = createHash('sha256').update(version);
-  for (const dir of ['./backends/', './ir/']) {
+  for (const dir of ['./backends/', './ir/', '../templates/micropython/']) {
     const full = fileURLToPath(new URL(dir, import.meta.url));
     if (!existsSync(full)) continue;
     for (const f of readdirSync(full).sort()) h.update(f).update(readFileSync(join(full, f)));
@@ -45,10 +45,10 @@ export class RenderCache {
     this.dir = existsSync(modules) ? join(modules, '.cache', 'wirestate') : null;
   }
 
-  /** The cached rendering of `input` by `kind`, or `render(input)` (then cached). */
-  async get(kind: string, input: string, render: () => Promise<string> | string): Promise<string> {
+  /** The cached rendering of `input` by `kind`, or `render()` (then cached). */
+  async get(kind: string, input: unknown, render: () => Promise<string> | string): Promise<string> {
     if (!this.dir) return render();
-    const key = createHash('sha256').update(toolkitFingerprint()).update(kind).update('\0').update(input).digest('hex');
+    const key = createHash('sha256').update(toolkitFingerprint()).update(kind).update('\0').update(serialize(input)).digest('hex');
     const file = join(this.dir, `${kind}-${key}`);
     if (existsSync(file)) return readFileSync(file, 'utf8');
     const out = await render();
@@ -62,4 +62,15 @@ export class RenderCache {
     }
     return out;
   }
+}
+
+/** JSON that keeps what JSON.stringify drops: a Map's or Set's entries, a byte array's bytes. */
+function serialize(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v instanceof Map) return { Map: [...v] };
+    if (v instanceof Set) return { Set: [...v] };
+    if (ArrayBuffer.isView(v)) return { bytes: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex') };
+    if (v === undefined || typeof v === 'function' || typeof v === 'bigint') return String(v);
+    return v;
+  });
 }

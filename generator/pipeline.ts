@@ -1,12 +1,12 @@
 // spec -> IR -> analyses -> backends, for every spec of the project (its folders from
 // wirestate.config.json; by default spec/, runtime-esp8266/ and generated/). Everything is
 // computed in memory first; files are written only when every spec is valid, so a bad spec never
-// leaves a half-written generated/. The slow backends (ts-morph, Graphviz) load only when their
-// output is not in the render cache.
+// leaves a half-written generated/. The backends' libraries (ts-morph, Graphviz, Handlebars)
+// load only when their output is not in the render cache.
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { MachineIR } from './ir/model.ts';
-import { SpecError, type Diagnostic } from './spec/diagnostics.ts';
+import { SpecError, isWarning, sortDiagnostics, type Diagnostic } from './spec/diagnostics.ts';
 import { parseSpec, posAt, type SpecSource } from './spec/source.ts';
 import { checkSchema } from './spec/schema.ts';
 import { buildMachine } from './spec/build.ts';
@@ -15,7 +15,6 @@ import { checkMachine } from './analyses/checks.ts';
 import { encode, TableLimitError, type Tables } from './analyses/encode.ts';
 import { checkDrift, readRuntime } from './analyses/drift.ts';
 import { micropythonModuleName, runtimeIds } from './analyses/ids.ts';
-import { emitMicropython } from './backends/micropython.ts';
 import { emitDiagramIndex, emitDiagrams, renderSvg } from './backends/diagrams.ts';
 import { loadLayout, type Layout } from './config/config.ts';
 import { RenderCache } from './cache.ts';
@@ -33,6 +32,8 @@ export interface CompiledMachine {
 
 export interface Build {
   machines: CompiledMachine[];
+  /** Found in specs that compile: printed, and with --strict errors. */
+  warnings: Diagnostic[];
   /** Project-relative path -> content. */
   outputs: Map<string, string>;
   /** Where the project keeps its files. */
@@ -52,11 +53,11 @@ export function specFiles(root: string, layout = loadLayout(root)): string[] {
     .map((f) => join(specDir, f));
 }
 
-/** Validates one spec file and builds its machines, or returns the diagnostics. */
+/** Validates one spec file and builds its machines (none if there is an error), with every diagnostic. */
 export function compileSpec(root: string, file: string, text = readFileSync(join(root, file), 'utf8')): { machines: CompiledMachine[]; diagnostics: Diagnostic[] } {
   const { machines, diagnostics } = compileFile(file, text);
   diagnostics.push(...driftOf(root, machines));
-  return diagnostics.length ? { machines: [], diagnostics } : { machines, diagnostics };
+  return diagnostics.some((d) => !isWarning(d)) ? { machines: [], diagnostics } : { machines, diagnostics };
 }
 
 /** Every machine of a file, checked except against the runtime. */
@@ -64,6 +65,10 @@ function compileFile(file: string, text: string): { machines: CompiledMachine[];
   const parsed = parseSpec(file, text);
   const machines: CompiledMachine[] = [];
   const diagnostics = [...parsed.diagnostics];
+  // Generating from it would delete its machines' modules, which the runtime may still import.
+  if (!diagnostics.length && parsed.sources.every((s) => s.doc.contents === null)) {
+    diagnostics.push({ file, line: 1, col: 1, message: `${file} defines no machine (it is empty or only comments): write a spec, or delete the file` });
+  }
   for (const source of parsed.sources) {
     const one = compileMachine(source);
     diagnostics.push(...one.diagnostics);
@@ -90,8 +95,8 @@ function compileMachine(source: SpecSource): { compiled?: CompiledMachine; diagn
   if (!built.machine) return { diagnostics: built.diagnostics };
   const machine = built.machine;
   const flat = flatten(machine);
-  const problems = checkMachine(flat);
-  if (problems.length) return { diagnostics: problems };
+  const diagnostics = [...built.diagnostics, ...checkMachine(flat)];
+  if (diagnostics.some((d) => !isWarning(d))) return { diagnostics };
   let tables: Tables;
   try {
     tables = encode(flat);
@@ -99,11 +104,26 @@ function compileMachine(source: SpecSource): { compiled?: CompiledMachine; diagn
     if (e instanceof TableLimitError) return { diagnostics: [{ ...posAt(source, source.doc.contents), message: e.message }] };
     throw e;
   }
-  return { compiled: { machine, flat, tables }, diagnostics: [] };
+  return { compiled: { machine, flat, tables }, diagnostics };
 }
 
-/** Compiles every spec of the project; throws SpecError listing all problems. */
-export function compileProject(root: string): CompiledMachine[] {
+/** Compiles every spec of the project; throws SpecError listing all errors (warnings too if `strict`). */
+export function compileProject(root: string, strict = false): CompiledMachine[] {
+  return compileAll(root, strict).machines;
+}
+
+/** compileProject, with the warnings found (none if `strict`: they are errors then). */
+export function compileAll(root: string, strict = false): { machines: CompiledMachine[]; warnings: Diagnostic[] } {
+  const { machines, diagnostics } = compileSpecs(root);
+  diagnostics.push(...driftOf(root, machines));
+  const warnings = sortDiagnostics(diagnostics.filter(isWarning));
+  if (strict) warnings.forEach((w) => delete w.severity);
+  if (diagnostics.some((d) => !isWarning(d))) throw new SpecError(diagnostics);
+  return { machines, warnings };
+}
+
+/** Every spec of the project compiled, without the drift check (`stub` and `--fix` mend what it finds). */
+export function compileSpecs(root: string): { machines: CompiledMachine[]; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const machines: CompiledMachine[] = [];
   for (const file of specFiles(root)) {
@@ -118,23 +138,22 @@ export function compileProject(root: string): CompiledMachine[] {
       machines.push(c);
     }
   }
-  diagnostics.push(...driftOf(root, machines));
-  if (diagnostics.length) throw new SpecError(diagnostics);
-  return machines;
+  return { machines, diagnostics };
 }
 
 /**
  * Compiles every spec and renders every generated file; throws SpecError listing all problems.
  * Async because Graphviz (WebAssembly) loads asynchronously.
  */
-export async function build(root: string): Promise<Build> {
+export async function build(root: string, strict = false): Promise<Build> {
   const layout = loadLayout(root);
-  const machines = compileProject(root);
+  const { machines, warnings } = compileAll(root, strict);
   const cache = new RenderCache(root);
   const outputs = new Map<string, string>();
   for (const { machine, flat, tables } of machines) {
-    outputs.set(`${layout.micropython}/${micropythonModuleName(machine.name)}.py`, emitMicropython(flat, tables));
-    const xstate = await cache.get('xstate', JSON.stringify(machine), async () => (await import('./backends/xstate.ts')).emitXState(machine));
+    const tablesPy = await cache.get('micropython', { flat, tables }, async () => (await import('./backends/micropython.ts')).emitMicropython(flat, tables));
+    outputs.set(`${layout.micropython}/${micropythonModuleName(machine.name)}.py`, tablesPy);
+    const xstate = await cache.get('xstate', machine, async () => (await import('./backends/xstate.ts')).emitXState(machine));
     outputs.set(`${layout.xstate}/${machine.name}.ts`, xstate);
   }
   const diagrams = machines.map((c) => emitDiagrams(c.machine));
@@ -145,7 +164,7 @@ export async function build(root: string): Promise<Build> {
     outputs.set(`${layout.diagrams}/${machine.name}.mmd`, diagrams[i]!.mermaid);
   });
   outputs.set(`${layout.diagrams}/README.md`, emitDiagramIndex(machines.map((c) => c.machine), diagrams));
-  return { machines, outputs, layout };
+  return { machines, warnings, outputs, layout };
 }
 
 export interface Staleness {

@@ -31,6 +31,7 @@ trace = None
 def start(m, o):
     o.state = 0
     o.timers = [None] * len(m.TIMER_MS)
+    o.delays  # the contract: fails here, naming the attribute, rather than at the first timer
     fire(m, o, 255)
 
 

@@ -1,7 +1,8 @@
 // Whole-machine checks on the IR: things that are well-formed YAML with resolvable names but
-// still a wrong machine.
+// still a wrong machine (errors), or an unfinished one (warnings: declarations nothing uses,
+// states nothing reaches or that lead nowhere; the tables work, the sketch is not done).
 import { ancestry, type MachineIR, type Named, type TransitionIR } from '../ir/model.ts';
-import type { Diagnostic } from '../spec/diagnostics.ts';
+import { warning, type Diagnostic } from '../spec/diagnostics.ts';
 import type { FlatMachine } from './flatten.ts';
 
 export function checkMachine(flat: FlatMachine): Diagnostic[] {
@@ -69,7 +70,7 @@ function unused(m: MachineIR): Diagnostic[] {
   const out: Diagnostic[] = [];
   const check = (kind: string, items: Named[], used: Set<string>, hint: string) => {
     for (const item of items) {
-      if (!used.has(item.name)) out.push({ ...item.pos, message: `${kind} '${item.name}' is declared but ${hint}` });
+      if (!used.has(item.name)) out.push(warning(item.pos, `${kind} '${item.name}' is declared but ${hint}`));
     }
   };
   check('action', m.actions, actions, 'no state or transition runs it');
@@ -78,7 +79,7 @@ function unused(m: MachineIR): Diagnostic[] {
   check('event', m.events, events, 'no state handles it');
   for (const t of m.timers) {
     if (timers.has(t.name) && !events.has(t.name)) {
-      out.push({ ...t.pos, message: `timer '${t.name}' is armed but no state handles its event '${t.name}'` });
+      out.push(warning(t.pos, `timer '${t.name}' is armed but no state handles its event '${t.name}'`));
     }
   }
   return out;
@@ -111,7 +112,7 @@ function reachability(flat: FlatMachine): Diagnostic[] {
   const live = new Set([...reached].flatMap((leaf) => ancestry(m, leaf).map((s) => s.index)));
   for (const s of m.states) {
     if (!live.has(s.index) && (s.parent === null || live.has(s.parent))) {
-      out.push({ ...s.pos, message: `state '${s.name}' is unreachable: no transition from the initial state leads to it` });
+      out.push(warning(s.pos, `state '${s.name}' is unreachable: no transition from the initial state leads to it`));
     }
   }
   const finals = m.states.filter((s) => s.final).map((s) => s.index);
@@ -122,7 +123,7 @@ function reachability(flat: FlatMachine): Diagnostic[] {
     if (finals.length > 0 ? !finals.some((f) => ahead.has(f)) : ahead.size === 1) {
       const trap = [...ahead].map((l) => m.states[l]!.name);
       const why = trap.length === 1 ? 'no transition from it or its parents leads to another state' : `its transitions only lead among ${trap.join(', ')}`;
-      out.push({ ...s.pos, message: `state '${s.name}' has no way out and is not final: ${why}` });
+      out.push(warning(s.pos, `state '${s.name}' has no way out and is not final: ${why}`));
     }
   }
   return out;

@@ -59,7 +59,30 @@ export function checkDrift(root: string, m: MachineIR, ids: Map<string, RuntimeI
       else if (!used) out.push({ ...item.pos, message: `${shown} declares ${id} but nothing handles it: handle ${kind} '${item.name}' in ${className}.${method}()` });
     }
   }
-  return [...out, ...checkIds(root, m, ids, others, mine)];
+  return [...out, ...checkIds(root, m, ids, others, mine), ...firesInActions(root, mine)];
+}
+
+/**
+ * An act() (method or helper function) in the machine's modules that calls fire() directly:
+ * the interpreter is still inside the transition, so the nested one would run first and the
+ * outer one's remaining steps (its timers) would land in the wrong state. A call through
+ * another function is not seen here; the runtime contract (README) forbids it too.
+ */
+function firesInActions(root: string, modules: [string, string][]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const [path, source] of modules) {
+    const lines = stripComments(source).split('\n');
+    lines.forEach((line, i) => {
+      const def = /^(\s*)def act\s*\(/.exec(line);
+      if (!def) return;
+      for (let j = i + 1; j < lines.length && (!lines[j]!.trim() || /^\s*/.exec(lines[j]!)![0].length > def[1]!.length); j++) {
+        if (/(^|[^\w.]|\b(fsm|self)\.)fire\s*\(/.test(lines[j]!)) {
+          out.push({ file: relative(root, path), line: j + 1, col: lines[j]!.search(/\S/) + 1, message: 'act() calls fire(): an action must not fire an event (the transition is still running, and its timers would be armed in the state the nested event left); record it, and fire once fire() has returned' });
+        }
+      }
+    });
+  }
+  return out;
 }
 
 const PRIVATE_ID = /^(_[ESTAG]_[A-Z0-9_]*|_FINAL)\s*=\s*const\(/m;
@@ -69,11 +92,12 @@ const PRIVATE_ID = /^(_[ESTAG]_[A-Z0-9_]*|_FINAL)\s*=\s*const\(/m;
  * imports the machine's tables, and the helpers in the implementing module's package (modules
  * there that declare private ids and import no machine's tables).
  */
-function machineModules(root: string, m: MachineIR, others: Map<string, Map<string, RuntimeId>>, runtime: RuntimeSources): [string, string][] {
+export function machineModules(root: string, m: MachineIR, others: Map<string, Map<string, RuntimeId>>, runtime: RuntimeSources): [string, string][] {
   const mod = micropythonModuleName(m.name);
-  const implementation = join(root, runtimeDir(root), m.implementation.module);
+  const runtimeRoot = join(root, runtimeDir(root));
+  const implementation = join(runtimeRoot, m.implementation.module);
   const pkg = dirname(implementation);
-  const inPackage = (p: string) => pkg !== join(root, runtimeDir(root)) && p.startsWith(pkg + sep);
+  const inPackage = (p: string) => pkg !== runtimeRoot && p.startsWith(pkg + sep);
   return [...runtime].filter(([p, source]) => p === implementation || importsModule(source, mod) || (inPackage(p) && isHelper(source, others)));
 }
 

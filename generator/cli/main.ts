@@ -16,6 +16,9 @@ const registry: Record<string, () => Promise<Command>> = {
   deploy: async () => (await import('./commands/deploy.ts')).deploy,
   run: async () => (await import('./commands/run.ts')).run,
   repl: async () => (await import('./commands/repl.ts')).repl,
+  init: async () => (await import('./commands/init.ts')).init,
+  stub: async () => (await import('./commands/stub.ts')).stub,
+  test: async () => (await import('./commands/test.ts')).test,
   freeze: async () => (await import('./commands/freeze.ts')).freeze,
 };
 

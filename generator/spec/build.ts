@@ -2,7 +2,7 @@
 // name becomes a diagnostic at the place it is written.
 import type { Node } from 'yaml';
 import type { GuardUse, MachineIR, Named, Pos, Ref, StateIR, TimerIR, TransitionIR } from '../ir/model.ts';
-import type { Diagnostic } from './diagnostics.ts';
+import { warning, type Diagnostic } from './diagnostics.ts';
 import { child, entries, isMap, isScalar, isSeq, items, posAt, text, type SpecSource } from './source.ts';
 
 export function buildMachine(source: SpecSource): { machine?: MachineIR; diagnostics: Diagnostic[] } {
@@ -155,6 +155,16 @@ export function buildMachine(source: SpecSource): { machine?: MachineIR; diagnos
   }
 
   if (diagnostics.length > 0 || !initialState) return { diagnostics };
+  // A doc is what the diagrams, the explorer, the generated comments and `stub` show.
+  const undocumented = (what: string, items: { name: string; doc: string; pos: Pos }[]) =>
+    items.filter((x) => !x.doc).forEach((x) => diagnostics.push(warning(x.pos, `${what} '${x.name}' has no doc: say in a sentence what it is`)));
+  const machineName = text(child(root, 'machine')) ?? '';
+  if (!text(child(root, 'doc'))) diagnostics.push(warning(at(keyNode(root, ['machine'])), `machine '${machineName}' has no doc: say in a sentence or two what it is`));
+  undocumented('event', events);
+  undocumented('guard', guards);
+  undocumented('action', actions);
+  undocumented('timer', timers);
+  undocumented('state', states);
   return {
     diagnostics,
     machine: {

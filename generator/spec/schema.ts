@@ -86,7 +86,7 @@ const anyOfExpectations: Record<string, string> = {
   'A target state name, one transition, or a list of guarded candidates tried in order.':
     'expected a target state name, a transition {target, guard|unless, actions}, or a list of transitions',
   'A name or a list of names.': 'expected a name or a list of names',
-  'A doc string, or an object with a doc.': 'expected a doc string or {doc: ...}',
+  'A doc string, an object with a doc, or nothing (a missing doc is a warning).': 'expected a doc string or {doc: ...}',
 };
 
 function describe(e: ErrorObject, path: string[]): { key?: string; at?: 'key'; message: string } {

@@ -4,12 +4,12 @@
 // trace does not record them).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as xstate from 'xstate';
 import { initialTransition, transition, type AnyStateMachine, type StateValue } from 'xstate';
 import { ancestry, type Pos } from '../ir/model.ts';
 import { specVersion } from '../analyses/fingerprint.ts';
 import { micropythonModuleName } from '../analyses/ids.ts';
 import { xstateMachineName } from '../backends/xstate.ts';
+import { importXStateModule } from '../backends/xstate-load.ts';
 import { guardText } from '../backends/diagrams.ts';
 import type { CompiledMachine } from '../pipeline.ts';
 import { loadLayout } from '../config/config.ts';
@@ -51,29 +51,12 @@ export async function decodeTrace(root: string, machines: CompiledMachine[], tra
   return { trace, steps };
 }
 
-/**
- * The exports of a generated XState module. It is TypeScript in the user's project, which may be
- * CommonJS or ESM and has no TypeScript loader: so it is transpiled to CommonJS here and run with
- * this toolkit's own xstate as its only import (the machine and the decoder share one xstate).
- */
-async function loadGenerated(file: string): Promise<Record<string, AnyStateMachine | undefined>> {
-  const { ts } = await import('ts-morph');
-  const js = ts.transpileModule(readFileSync(file, 'utf8'), { fileName: file, compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
-  const exports: Record<string, AnyStateMachine | undefined> = {};
-  const require = (id: string) => {
-    if (id !== 'xstate') throw new Error(`${file} imports '${id}': a generated machine imports only xstate; run \`npx wirestate generate\``);
-    return xstate;
-  };
-  new Function('exports', 'require', js)(exports, require);
-  return exports;
-}
-
 type Checker = (step: NamedStep) => Pick<DecodedStep, 'possible' | 'where'>;
 
 async function checker(root: string, c: CompiledMachine): Promise<Checker> {
   const { machine: m, flat } = c;
   const file = join(root, loadLayout(root).xstate, `${m.name}.ts`);
-  const mod = await loadGenerated(file);
+  const mod = (await importXStateModule(readFileSync(file, 'utf8'), file)) as Record<string, AnyStateMachine | undefined>;
   const generated = mod[xstateMachineName(m.name)];
   if (!generated) throw new Error(`${file} does not export ${xstateMachineName(m.name)}: run \`npx wirestate generate\``);
   // The guards hold as the event says: every outcome is tried in turn.

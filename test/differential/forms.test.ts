@@ -15,13 +15,12 @@ import {
   loadMachines,
   pathSuite,
   runMicroPython,
-  runTables,
   runXState,
   xstateSnapshotAfter,
   xstateStep,
   type MachineUnderTest,
-} from '../support/differential.ts';
-import { progMutants, programsRun } from '../support/mutants.ts';
+} from '../../generator/verify/differential.ts';
+import { checkMutants, checkPaths } from '../../generator/verify/checks.ts';
 
 /** Fixed so that a failure reproduces; override with WIRESTATE_DIFF_SEED to explore. */
 const SEED = Number(process.env.WIRESTATE_DIFF_SEED ?? 0x5eed);
@@ -56,18 +55,10 @@ describe.each(machines.map((m) => [m.name, m] as const))('%s', (_name, mut) => {
   const isFinal = (state: string) => mut.compiled.machine.states.some((s) => s.name === state && s.final);
 
   it('agrees on start and on every shortest path, each extended by every event and guard outcome', async () => {
-    const py = await runMicroPython(dev, mut, suite.sequences);
-    const failures: string[] = [];
-    const reached = new Set<string>();
-    suite.sequences.forEach((seq, i) => {
-      const xs = runXState(mut, seq);
-      xs.forEach((s) => reached.add(s.state));
-      const report = compareRuns(mut.name, seq, xs, py[i]!);
-      if (report) failures.push(report);
-    });
+    const { failures, reached, steps } = await checkPaths(dev, mut, suite);
     console.log(
       `${mut.name}: ${suite.prefixes.length} shortest paths, each alone and extended by each of ${suite.variants.length} event variants: ` +
-        `${suite.sequences.length} sequences, ${suite.sequences.reduce((n, s) => n + s.length + 1, 0)} steps compared, ${failures.length} differing`,
+        `${suite.sequences.length} sequences, ${steps} steps compared, ${failures.length} differing`,
     );
     expect(failures.join('\n\n')).toBe('');
     // The traversal must have reached every atomic state the tables have.
@@ -76,19 +67,9 @@ describe.each(machines.map((m) => [m.name, m] as const))('%s', (_name, mut) => {
   });
 
   it('notices every single-fault mutant of the MicroPython tables (harness check)', async () => {
-    const { tables, machine: m, flat } = mut.compiled;
-    const mutants = progMutants(tables, flat.leaves.length, m.actions.length + 2 * m.timers.length);
-    const xs = suite.sequences.map((seq) => runXState(mut, seq));
-    // Each mutant runs the sequences that execute the program it changes.
-    const used = suite.sequences.map((seq, i) => programsRun(mut.compiled, seq, xs[i]!));
-    const jobs = mutants.map((x) => ({ prog: x.prog, which: suite.sequences.flatMap((_, i) => (used[i]!.has(x.program) ? [i] : [])) }));
-    const runs = await runTables(dev, mut, suite.sequences, jobs);
-    const survivors = mutants.filter((_, k) => jobs[k]!.which.every((i, j) => compareRuns(mut.name, suite.sequences[i]!, xs[i]!, runs[k]![j]!) === null));
-    console.log(
-      `${mut.name}: ${mutants.length - survivors.length} of ${mutants.length} table mutants told apart from the XState machine ` +
-        `(${jobs.reduce((n, j) => n + j.which.length, 0)} mutant runs)`,
-    );
-    expect(survivors.map((x) => x.what)).toEqual([]);
+    const { total, survivors, runs } = await checkMutants(dev, mut, suite);
+    console.log(`${mut.name}: ${total - survivors.length} of ${total} table mutants told apart from the XState machine (${runs} mutant runs)`);
+    expect(survivors).toEqual([]);
   });
 
   it('xstate form: the `after` event of an armed timer does what the timer event does', () => {

@@ -17,7 +17,7 @@ import {
   type RunResult,
   type StepResult,
   type TestEvent,
-} from '../support/differential.ts';
+} from '../../generator/verify/differential.ts';
 
 const websocket = (await loadMachines()).find((m) => m.name === 'websocket')!;
 let dev: SimDevice;

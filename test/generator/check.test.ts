@@ -23,8 +23,8 @@ const cli = (...args: string[]) => runCli(args, tmpdir());
 
 // One root, in order: fresh, then made stale three ways, then regenerated.
 describe('generate --check, then generate', () => {
-  it('--check exits 0 when generated/ is fresh', async () => {
-    const { code, stdout, stderr } = await cli('generate', '--check', '--root', r);
+  it('--check --strict exits 0 when generated/ is fresh (the specs here have no warnings)', async () => {
+    const { code, stdout, stderr } = await cli('generate', '--check', '--strict', '--root', r);
     expect(stderr).toBe('');
     expect(stdout).toBe(`generated/ is up to date (${FILES} files)\n`);
     expect(code).toBe(0);

@@ -1,11 +1,11 @@
 // The `wirestate` command line: help, version and usage errors. Most cases call main() in
 // process with console output captured (fast); a few run the real bin script to check that
 // its exit status and output are main()'s.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCommands } from '../../generator/cli/main.ts';
-import { cli as run, repoRoot, runCli } from './support.ts';
+import { cli as run, makeRoot, removeRoot, repoRoot, runCli, writeTree } from './support.ts';
 
 const commands = await loadCommands();
 const version = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version as string;
@@ -80,6 +80,32 @@ describe('usage errors', () => {
     const { code, stderr } = await run('generate', '--root');
     expect(code).toBe(2);
     expect(stderr).toContain("Option '--root <value>' argument missing");
+  });
+});
+
+describe('errors no command reports itself', () => {
+  let root: string | undefined;
+  afterEach(() => removeRoot(root));
+
+  it('are one line without a stack trace, exit 1; --debug, anywhere on the line, adds the stack', async () => {
+    root = makeRoot('cli-error');
+    writeTree(root, { 'wirestate.config.json': '{"spec": 3}' });
+    const plain = await run('generate', '--check', '--root', root);
+    expect(plain).toEqual({ code: 1, stdout: '', stderr: 'wirestate generate: wirestate.config.json: "spec" must be a folder name (a non-empty string)\n' });
+    for (const argv of [['--debug', 'generate', '--check', '--root', root], ['generate', '--check', '--debug', '--root', root]]) {
+      const debug = await run(...argv);
+      expect(debug.code).toBe(1);
+      expect(debug.stderr).toMatch(/^wirestate generate: ConfigError: wirestate\.config\.json: "spec" must be a folder name \(a non-empty string\)\n\s+at /);
+    }
+  });
+
+  it('one that is not the user\'s to fix says how to see its stack', async () => {
+    root = makeRoot('cli-error');
+    // A trace file that is a folder: reading it fails inside the command.
+    writeTree(root, { 'folder.wst/x': '' });
+    const r = await run('trace', 'decode', join(root, 'folder.wst'), '--root', root);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^wirestate trace: EISDIR: illegal operation on a directory, read\n\(run again with --debug for the stack trace\)\n$/);
   });
 });
 

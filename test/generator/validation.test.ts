@@ -48,6 +48,51 @@ class NoGuard:
     def act(self, a):
         return a in (_A_HELLO, _A_BYE)
 `,
+  // Right for BASE, but its actions fire events (directly, through fsm. and through self.).
+  'fires.py': `import fsm
+from fsm import const, fire
+M = None  # the tables (not imported: that would make this a module of every machine m here)
+
+_A_HELLO = const(0)
+_A_BYE = const(1)
+_G_OK = const(0)
+
+
+class Impl:
+    def fire(self, ev):
+        return fire(M, self, ev)
+
+    def act(self, a):
+        if a == _A_HELLO:
+            fire(M, self, 0)  # fire() here is what the check is about
+        elif a == _A_BYE:
+            self.fire(1)
+            # fire(M, self, 1) in a comment is no call
+        else:
+            fsm.fire(M, self, 2)
+
+    def guard(self, g):
+        return g == _G_OK
+
+
+def act(c, a):
+    c.x = fire
+`,
+  // Right for the spec with unused declarations.
+  'unused.py': `_A_HELLO = const(0)
+_A_IDLE_ACTION = const(1)
+_G_G = const(0)
+_G_IDLE_GUARD = const(1)
+
+
+class Impl:
+    def act(self, a):
+        if a == _A_HELLO or a == _A_IDLE_ACTION:
+            pass
+
+    def guard(self, g):
+        return g == _G_G or g == _G_IDLE_GUARD
+`,
   // Declares neither _A_BYE nor _G_OK.
   'undeclared.py': `_A_HELLO = const(0)
 
@@ -251,7 +296,7 @@ afterAll(() => removeRoot(root));
 
 function diagnose(text: string): Diagnostic[] {
   const { machines: [compiled], diagnostics } = compileSpec(root, FILE, text);
-  expect(compiled === undefined, 'a spec compiles exactly when it has no diagnostics').toBe(diagnostics.length > 0);
+  expect(compiled === undefined, 'a spec compiles exactly when it has no errors (warnings allowed)').toBe(diagnostics.some((d) => d.severity !== 'warning'));
   return sortDiagnostics(diagnostics);
 }
 
@@ -264,6 +309,19 @@ function textAt(specText: string, d: Diagnostic): string {
 type Expected = [where: string, message: string, token?: string];
 
 function expectErrors(text: string, expected: Expected[]): Diagnostic[] {
+  const ds = expectDiagnostics(text, expected);
+  expect(ds.filter((d) => d.severity === 'warning').map(formatDiagnostic)).toEqual([]);
+  return ds;
+}
+
+/** Like expectErrors, for findings that are warnings: the spec still compiles. */
+function expectWarnings(text: string, expected: Expected[]): Diagnostic[] {
+  const ds = expectDiagnostics(text, expected);
+  expect(ds.filter((d) => d.severity !== 'warning').map(formatDiagnostic)).toEqual([]);
+  return ds;
+}
+
+function expectDiagnostics(text: string, expected: Expected[]): Diagnostic[] {
   const ds = diagnose(text);
   const shown = ds.map(formatDiagnostic).join('\n');
   expect(ds.map((d) => `${d.file}:${d.line}:${d.col}`), `diagnostics:\n${shown}`).toEqual(expected.map(([where]) => where));
@@ -383,19 +441,43 @@ states:
   it('reports a missing required key', () => {
     expectErrors(
       `machine: m
+doc: A test machine.
 implementation: impl.py:Impl
 events: {go: Go.}
 guards: {}
 actions: {}
+states:
+  a:
+    doc: A.
+    on: {go: a}
+`,
+      [[`${FILE}:1:1`, "the spec is missing the required key 'initial'", 'machine']],
+    );
+  });
+
+  it('warns of a missing doc (the spec compiles), at the name of what lacks it', () => {
+    expectWarnings(
+      `machine: m
+implementation: empty.py:Empty
+events:
+  go:
+  stop: Stop.
+timers:
+  tick: {ms: 100}
 initial: a
 states:
   a:
-    on: {go: a}
+    timers: tick
+    on: {go: a, stop: done, tick: a}
+  done:
+    doc: Done.
+    final: true
 `,
       [
-        [`${FILE}:1:1`, "the spec is missing the required key 'doc'", 'machine'],
-        // At the name of the state that lacks the key.
-        [`${FILE}:8:3`, "'states.a' is missing the required key 'doc'", 'a:'],
+        [`${FILE}:1:1`, "machine 'm' has no doc", 'machine'],
+        [`${FILE}:4:3`, "event 'go' has no doc", 'go:'],
+        [`${FILE}:7:3`, "timer 'tick' has no doc", 'tick:'],
+        [`${FILE}:10:3`, "state 'a' has no doc", 'a:'],
       ],
     );
   });
@@ -813,10 +895,10 @@ states:
 
 describe('reachability', () => {
   it('reports an unreachable state and a trap state that is not final', () => {
-    expectErrors(
+    expectWarnings(
       `machine: m
 doc: A test machine.
-implementation: impl.py:Impl
+implementation: empty.py:Empty
 events:
   go: Go.
   back: Back.
@@ -844,10 +926,10 @@ states:
   });
 
   it('reports an unreachable compound state once, not its children', () => {
-    expectErrors(
+    expectWarnings(
       `machine: m
 doc: A test machine.
-implementation: impl.py:Impl
+implementation: empty.py:Empty
 events:
   go: Go.
 guards: {}
@@ -876,10 +958,10 @@ states:
   });
 
   it('reports a cycle of two states from which no final state is reachable', () => {
-    expectErrors(
+    expectWarnings(
       `machine: m
 doc: A test machine.
-implementation: impl.py:Impl
+implementation: empty.py:Empty
 events:
   go: Go.
   back: Back.
@@ -909,10 +991,10 @@ states:
   });
 
   it('without final states, requires every state to lead somewhere else', () => {
-    expectErrors(
+    expectWarnings(
       `machine: m
 doc: A test machine.
-implementation: impl.py:Impl
+implementation: empty.py:Empty
 events:
   go: Go.
 guards: {}
@@ -1019,10 +1101,10 @@ ${candidates}
 
 describe('declarations', () => {
   it('reports actions, guards, timers and events that are declared but unused', () => {
-    expectErrors(
+    expectWarnings(
       `machine: m
 doc: A test machine.
-implementation: impl.py:Impl
+implementation: unused.py:Impl
 events:
   go: Go.
   spare: Spare.
@@ -1143,6 +1225,11 @@ describe('drift between the spec and the runtime', () => {
       [`${FILE}:8:3`, "runtime-esp8266/undeclared.py does not implement guard 'ok': declare _G_OK = const(0) and handle it in Impl.guard()", 'ok:'],
       [`${FILE}:11:3`, "runtime-esp8266/undeclared.py does not implement action 'bye': declare _A_BYE = const(1) and handle it in Impl.act()", 'bye:'],
     ]);
+  });
+
+  it('reports an action that fires an event, at the call', () => {
+    const at = (line: number, col: number): Expected => [`runtime-esp8266/fires.py:${line}:${col}`, 'act() calls fire(): an action must not fire an event', line === 16 ? 'fire(M' : line === 18 ? 'self.fire' : 'fsm.fire'];
+    expectErrors(implementedBy('fires.py:Impl'), [at(16, 13), at(18, 13), at(21, 13)]);
   });
 
   it('reports an id that is declared but handled nowhere', () => {

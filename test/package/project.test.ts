@@ -1,9 +1,10 @@
-// The whole path in a user's own project, from a fresh folder: install the packed tarball, write
-// a spec, generate, deploy to the simulated board, run there, record a trace and decode it; in an
-// ESM project and in a CommonJS one (npm's default), each with its own configuration. Also what
+// The whole path in a user's own project, from a fresh folder: install the packed tarball, init,
+// add a spec and stub its runtime, generate, test, deploy to the simulated board, run there,
+// record a trace and decode it; in an ESM project and in a CommonJS one (npm's default), each
+// moved to a layout of its own (in wirestate.config.json, in package.json). Also what
 // a command loads (nothing heavy for --version; neither ts-morph nor Graphviz for a check whose
 // output is cached), piping into `head`, and errors without a stack trace unless --debug.
-import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeRoot, repoRoot, writeTree } from '../generator/support.ts';
@@ -38,36 +39,25 @@ async function packagesLoaded(root: string, ...args: string[]): Promise<string[]
   return [...new Set(names)].sort();
 }
 
-// Fires 5000 events: the trace keeps the last 4096 steps, more text than a pipe holds.
-const LOOP = `import fsm, turnstile_fsm as m
-from turnstile import Turnstile
+// Fires 5000 events: the trace keeps the last 4096 steps, more text than a pipe holds. The
+// turnstile's runtime is the stub as written: every guard is false.
+const LOOP = `from turnstile import Turnstile
 t = Turnstile()
-t.delays = []
-fsm.start(m, t)
 for i in range(2500):
-    fsm.fire(m, t, 0)  # coin
-    fsm.fire(m, t, 1)  # push
-print('credit', t.credit)
-`;
-
-const MAIN = `import fsm, turnstile_fsm as m
-from turnstile import Turnstile
-t = Turnstile()
-t.delays = []
-fsm.start(m, t)
-for ev in (0, 0, 0):  # three coins: the third pays
-    fsm.fire(m, t, ev)
-print('turnstile state', t.state, 'credit', t.credit)
+    t.fire(0)  # coin
+    t.fire(1)  # push
+print('turnstile state', t.state)
 `;
 
 interface Kind {
   name: string;
   type?: 'module';
-  /** Where this project keeps its files, and how it says so. */
+  /** Where this project keeps its files after `init`, and how it says so. */
   spec: string;
   runtime: string;
   generated: string;
-  configure(root: string, layout: Record<string, string>): void;
+  /** Moves what `init` wrote (its default layout, in wirestate.config.json) to this layout. */
+  relayout(root: string): void;
 }
 
 const kinds: Kind[] = [
@@ -77,16 +67,24 @@ const kinds: Kind[] = [
     spec: 'machines',
     runtime: 'device',
     generated: 'build/wirestate',
-    configure: (root, layout) => writeFileSync(join(root, 'wirestate.config.json'), JSON.stringify({ $schema: './node_modules/wirestate/config.schema.json', ...layout, deploy: { target: 'sim' } }, null, 2)),
+    relayout(root) {
+      renameSync(join(root, 'spec'), join(root, this.spec));
+      renameSync(join(root, 'runtime-esp8266'), join(root, this.runtime));
+      const file = join(root, 'wirestate.config.json');
+      const config = JSON.parse(readFileSync(file, 'utf8'));
+      writeFileSync(file, JSON.stringify({ ...config, spec: this.spec, runtime: this.runtime, generated: this.generated }, null, 2));
+    },
   },
   {
     name: 'CommonJS',
     spec: 'spec',
     runtime: 'py',
     generated: 'gen',
-    configure: (root, layout) => {
+    relayout(root) {
+      renameSync(join(root, 'runtime-esp8266'), join(root, this.runtime));
+      rmSync(join(root, 'wirestate.config.json'));
       const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-      writeFileSync(join(root, 'package.json'), JSON.stringify({ ...pkg, wirestate: layout }, null, 2));
+      writeFileSync(join(root, 'package.json'), JSON.stringify({ ...pkg, wirestate: { runtime: this.runtime, generated: this.generated } }, null, 2));
     },
   },
 ];
@@ -101,10 +99,7 @@ describe.each(kinds)('in a fresh $name project', (kind) => {
   let root: string;
   beforeAll(async () => {
     root = await installProject(kind.name.toLowerCase(), tarball, { type: kind.type });
-    kind.configure(root, { spec: kind.spec, runtime: kind.runtime, generated: kind.generated });
-    cpSync(join(turnstile, 'spec'), join(root, kind.spec), { recursive: true });
-    cpSync(join(turnstile, 'runtime-esp8266', 'turnstile.py'), join(root, kind.runtime, 'turnstile.py'));
-    writeTree(root, { 'main.py': MAIN, 'loop.py': LOOP, 'many.py': 'for i in range(20000):\n    print("line", i)\n', 'hooks.mjs': HOOKS, 'register.mjs': REGISTER });
+    writeTree(root, { 'loop.py': LOOP, 'many.py': 'for i in range(20000):\n    print("line", i)\n', 'hooks.mjs': HOOKS, 'register.mjs': REGISTER });
   }, 600_000);
   afterAll(() => removeRoot(root));
 
@@ -114,26 +109,65 @@ describe.each(kinds)('in a fresh $name project', (kind) => {
     expect(await packagesLoaded(root, '--version')).toEqual([]);
   });
 
+  it("the package's JavaScript API loads in this project: the installed spec schema's path", async () => {
+    // api.js is ESM or CommonJS as the project says: each imports the package its own way.
+    const use = `(w) => console.log(w.version, w.specSchemaReference(${JSON.stringify(join(root, 'spec'))}))`;
+    writeFileSync(join(root, 'api.js'), kind.type === 'module' ? `import * as w from 'wirestate';\n(${use})(w);\n` : `import('wirestate').then(${use});\n`);
+    const r = await exec(process.execPath, ['api.js'], root);
+    expect(r).toMatchObject({ code: 0, stdout: `${version} ../node_modules/wirestate/spec/wirestate.schema.json\n`, stderr: '' });
+  });
+
+  it('init scaffolds the project: configuration, the example spec whose schema line resolves, its runtime module, main.py, scripts', async () => {
+    const r = await wirestate(root, 'init');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    for (const f of ['wirestate.config.json', 'spec/sntp.yaml', 'runtime-esp8266/sntp.py', 'main.py']) expect(existsSync(join(root, f)), f).toBe(true);
+    const schemaLine = /^# yaml-language-server: \$schema=(.+)$/m.exec(readFileSync(join(root, 'spec', 'sntp.yaml'), 'utf8'))![1]!;
+    expect(schemaLine).toBe('../node_modules/wirestate/spec/wirestate.schema.json');
+    expect(existsSync(join(root, 'spec', schemaLine))).toBe(true);
+    const config = JSON.parse(readFileSync(join(root, 'wirestate.config.json'), 'utf8'));
+    expect(existsSync(join(root, config.$schema))).toBe(true);
+    expect(Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts)).toEqual(expect.arrayContaining(['generate', 'deploy', 'start']));
+    kind.relayout(root);
+  });
+
+  it('stub writes the runtime module of a new spec, in the configured runtime folder', async () => {
+    cpSync(join(turnstile, 'spec', 'turnstile.yaml'), join(root, kind.spec, 'turnstile.yaml'));
+    const r = await wirestate(root, 'stub', 'turnstile');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(root, kind.runtime, 'turnstile.py'), 'utf8')).toMatch(/^class Turnstile:$/m);
+  });
+
   it('generate writes the configured folders; generate --check then passes without ts-morph or Graphviz', async () => {
     const g = await wirestate(root, 'generate');
     expect(g.stderr).toBe('');
     expect(g.code).toBe(0);
     expect(readdirSync(join(root, kind.generated)).sort()).toEqual(['diagrams', 'micropython', 'xstate']);
-    expect(existsSync(join(root, kind.generated, 'micropython', 'turnstile_fsm.py'))).toBe(true);
+    expect(readdirSync(join(root, kind.generated, 'micropython')).sort()).toEqual(['sntp_fsm.py', 'turnstile_fsm.py']);
     const c = await wirestate(root, 'generate', '--check');
-    expect(c).toMatchObject({ code: 0, stdout: `${kind.generated}/ is up to date (6 files)\n` });
+    expect(c).toMatchObject({ code: 0, stdout: `${kind.generated}/ is up to date (11 files)\n` });
     const loaded = await packagesLoaded(root, 'generate', '--check');
     for (const heavy of ['ts-morph', '@hpcc-js/wasm-graphviz', 'serialport', '@micropython/micropython-webassembly-pyscript', 'ws', 'ajv']) expect(loaded).not.toContain(heavy);
   });
 
-  it("deploy --sim copies the runtime (fsm.py from wirestate's) and the tables, precompiled; run --sim runs main.py there", async () => {
+  it('test checks both machines\' XState form against their tables on the simulated device', async () => {
+    const r = await wirestate(root, 'test');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('sntp: coverage: states 5/5, transitions 9/9');
+    expect(r.stdout).toMatch(/wirestate test: 2 machines, both forms agree\n$/);
+  });
+
+  it("deploy --sim copies main.py, what it imports and fsm from wirestate's runtime (the project has none); run --sim runs it there", async () => {
+    expect(existsSync(join(root, kind.runtime, 'fsm.py'))).toBe(false);
     const d = await wirestate(root, 'deploy', '--sim', '--main', 'main.py');
     expect(d.stderr).toBe('');
     expect(d.code).toBe(0);
-    for (const f of ['/lib/turnstile.mpy', '/lib/turnstile_fsm.mpy', '/lib/fsm.mpy', '/main.py']) expect(d.stdout).toContain(`copied ${f}`);
+    for (const f of ['/lib/sntp.mpy', '/lib/sntp_fsm.mpy', '/lib/fsm.mpy', '/main.py']) expect(d.stdout).toContain(`copied ${f}`);
     const r = await wirestate(root, 'run', '--sim', 'main.py');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.replace(/\r\n/g, '\n')).toBe('turnstile state 1 credit 3\n'); // the board's REPL ends lines with CR LF
+    expect(r.stdout.replace(/\r\n/g, '\n')).toBe('sntp machine in state 0\nafter sync: 1\n'); // the board's REPL ends lines with CR LF
   });
 
   it('sim run --trace records a trace; trace decode names every step; piped into head it stops quietly', async () => {
@@ -146,7 +180,7 @@ describe.each(kinds)('in a fresh $name project', (kind) => {
     const lines = d.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^loop\.wst: 4096 steps of turnstile_fsm 0x[0-9a-f]{8}$/);
     expect(lines[1]).toBe('(905 earlier steps were dropped: the device kept the last 4096)');
-    expect(lines.slice(-2)).toEqual([expect.stringMatching(/turnstile\s+locked --coin--> unlocked/), expect.stringMatching(/turnstile\s+unlocked --push--> locked/)]);
+    expect(lines.slice(-2)).toEqual([expect.stringMatching(/turnstile\s+locked --coin--> locked\s+\[else\]/), expect.stringMatching(/turnstile\s+locked --push--> locked\s+\[!maintenance\]/)]);
     expect(d.stdout.length).toBeGreaterThan(200_000); // more than any pipe holds
     const bin = join(root, 'node_modules', '.bin', 'wirestate');
     const head = await exec('bash', ['-c', `set -o pipefail; "${bin}" trace decode loop.wst | head -n 1`], root);

@@ -4,9 +4,10 @@
 // repository's own lockfile pins, so npm takes every one from its cache.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { makeRoot, repoRoot, type CliResult } from '../generator/support.ts';
+import { sleep } from '../support/net.ts';
 
 /** Runs a program to its end; never rejects on a non-zero exit. */
 export function exec(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliResult> {
@@ -27,12 +28,37 @@ async function ok(cmd: string, args: string[], cwd: string): Promise<string> {
   return r.stdout;
 }
 
-/** `npm pack` of the repository into a fresh folder; the tarball's path. */
+/**
+ * `npm pack` of the repository into a fresh folder; the tarball's path. Its prepack rebuilds
+ * dist/, so test files running side by side pack one at a time (a lock folder in test/.tmp).
+ */
 export async function pack(): Promise<string> {
   const dest = makeRoot('pack');
-  const out = await ok('npm', ['pack', '--pack-destination', dest, '--json'], repoRoot);
+  const out = await holding(join(repoRoot, 'test', '.tmp', 'pack.lock'), () => ok('npm', ['pack', '--pack-destination', dest, '--json'], repoRoot));
   const [packed] = JSON.parse(out.slice(out.indexOf('['))) as { filename: string }[];
   return join(dest, basename(packed!.filename));
+}
+
+/** Runs `fn` holding the lock `dir` (made by mkdir, which only one process can do). */
+async function holding<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  mkdirSync(dirname(dir), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(dir);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      // A lock left by a run that was killed: no pack takes ten minutes.
+      const age = Date.now() - (statSync(dir, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 600_000) rmSync(dir, { recursive: true, force: true });
+      await sleep(250);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The tarball's file list (paths inside package/). */

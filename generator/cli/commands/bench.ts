@@ -1,7 +1,4 @@
 import { resolve } from 'node:path';
-import { memoryBench } from '../../bench/memory.ts';
-import { socketioBench } from '../../bench/socketio.ts';
-import { websocketBench } from '../../bench/websocket.ts';
 import { EXIT_OK, UsageError, type Command } from '../command.ts';
 
 export const bench: Command = {
@@ -12,15 +9,20 @@ export const bench: Command = {
     root: { type: 'string', description: 'project root (default: .)' },
     memory: { type: 'boolean', description: 'only the memory jobs (heap per step, .py and .mpy)' },
   },
-  details: 'Speeds depend on the host machine; heap figures are deterministic.',
+  details: 'Speeds depend on the host machine; heap figures are deterministic. Needs the repository\'s development install (socket.io, tsx, TypeScript).',
   async run({ values, positionals }) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const root = resolve((values.root as string | undefined) ?? '.');
+    // Loaded here: the benchmarks' test servers are development dependencies.
+    const { memoryBench } = await import('../../bench/memory.ts');
     if (values.memory) {
       await memoryBench(root);
       return EXIT_OK;
     }
-    console.log('WebSocket (uwebsockets)');
+    const [{ cliBench }, { websocketBench }, { socketioBench }] = await Promise.all([import('../../bench/cli.ts'), import('../../bench/websocket.ts'), import('../../bench/socketio.ts')]);
+    console.log('The wirestate command');
+    cliBench(root);
+    console.log('\nWebSocket (uwebsockets)');
     await websocketBench(root);
     console.log('\nSocket.IO (usocketio)');
     await socketioBench(root);

@@ -14,7 +14,7 @@ export const sim: Command = {
   summary: 'Run a MicroPython script on the simulated ESP8266 (the real MicroPython VM, host TCP/TLS).',
   usage: 'sim run FILE.py [--trace OUT] [--root DIR] | sim check [PATH...] [--root DIR]',
   options: {
-    root: { type: 'string', description: 'project whose runtime-esp8266/ and generated/micropython/ go to /lib (default: .)' },
+    root: { type: 'string', description: 'project whose runtime and generated tables go to /lib (the folders its configuration names; default: .)' },
     trace: { type: 'string', description: `record every transition (the last ${TRACE_RECORDS}) with fsmtrace and save them to OUT` },
   },
   details: [

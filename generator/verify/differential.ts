@@ -3,22 +3,25 @@
 //
 // - XState: the generated machine, driven with the pure initialTransition() / transition(), so
 //   nothing executes; the returned action objects are the trace.
-// - MicroPython: the generated table module interpreted by runtime-esp8266/fsm.py in the
+// - MicroPython: the generated table module interpreted by the toolkit's fsm.py in the
 //   simulated VM, with a recorder object as the implementation (guard() answers from the
 //   event's true guards, act() and every write to o.timers are logged in order).
 //
 // A test event is an event name plus the names of the guards that are true while it is handled.
+// The repository's differential tests and `wirestate test` (for a user's own specs) both use it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
-import { compileProject, type CompiledMachine } from '../../generator/pipeline.ts';
-import { SpecError } from '../../generator/spec/diagnostics.ts';
-import { eventNames, type MachineIR } from '../../generator/ir/model.ts';
-import { micropythonModuleName } from '../../generator/analyses/ids.ts';
-import { xstateMachineName } from '../../generator/backends/xstate.ts';
-import { TOOLKIT_ROOT, type SimDevice } from '../../generator/sim/device.ts';
+import { compileProject, type CompiledMachine } from '../pipeline.ts';
+import { SpecError } from '../spec/diagnostics.ts';
+import { eventNames, type MachineIR } from '../ir/model.ts';
+import { micropythonModuleName } from '../analyses/ids.ts';
+import { emitXState, xstateMachineName } from '../backends/xstate.ts';
+import { importXStateModule } from '../backends/xstate-load.ts';
+import { emitMicropython } from '../backends/micropython.ts';
+import { TOOLKIT_ROOT, type SimDevice } from '../sim/device.ts';
 
 export interface TestEvent {
   type: string;
@@ -46,31 +49,39 @@ export interface MachineUnderTest {
   xstate: AnyStateMachine;
   /** Python module name of the generated tables. */
   pyModule: string;
+  /** Its source. */
+  tables: string;
   /** Every event name, declared events then timer events. */
   events: string[];
   /** Every guard name, in id order. */
   guards: string[];
 }
 
-const root = TOOLKIT_ROOT;
+/**
+ * Where the two forms come from: `generated`, the files in the project's generated/ (the
+ * XState module imported as TypeScript, so under vitest or tsx); `memory`, emitted from the
+ * specs now, the XState module transpiled to JavaScript (what `wirestate test` runs).
+ */
+export type FormsFrom = 'generated' | 'memory';
 
-/** Every spec in spec/, compiled, with its generated XState machine imported. */
-export async function loadMachines(): Promise<MachineUnderTest[]> {
+/** Every spec of the project, compiled, with both forms of each machine. */
+export async function loadMachines(root = TOOLKIT_ROOT, from: FormsFrom = 'generated', compiled?: CompiledMachine[]): Promise<MachineUnderTest[]> {
   const out: MachineUnderTest[] = [];
-  let compiled: CompiledMachine[];
-  try {
-    // All specs together: a runtime module may use the ids of machines from several specs.
-    compiled = compileProject(root);
-  } catch (e) {
-    if (!(e instanceof SpecError)) throw e;
-    throw new Error(`the specs do not compile:\n${e.message}`);
+  if (!compiled) {
+    try {
+      // All specs together: a runtime module may use the ids of machines from several specs.
+      compiled = compileProject(root);
+    } catch (e) {
+      if (!(e instanceof SpecError)) throw e;
+      throw new Error(`the specs do not compile:\n${e.message}`);
+    }
   }
   for (const c of compiled) {
     const m = c.machine;
-    const url = pathToFileURL(join(root, 'generated', 'xstate', `${m.name}.ts`)).href;
-    const mod = (await import(url)) as Record<string, unknown>;
+    const file = `generated/xstate/${m.name}.ts`;
+    const mod = from === 'generated' ? ((await import(pathToFileURL(join(root, file)).href)) as Record<string, unknown>) : await importXStateModule(emitXState(m));
     const exported = mod[xstateMachineName(m.name)] as AnyStateMachine | undefined;
-    if (!exported) throw new Error(`generated/xstate/${m.name}.ts does not export ${xstateMachineName(m.name)}`);
+    if (!exported) throw new Error(`${file} does not export ${xstateMachineName(m.name)}`);
     const guards = Object.fromEntries(
       m.guards.map((g) => [g.name, ({ event }: { event: Partial<TestEvent> }) => (event.trueGuards ?? []).includes(g.name)]),
     );
@@ -82,6 +93,7 @@ export async function loadMachines(): Promise<MachineUnderTest[]> {
       compiled: c,
       xstate: exported.provide({ guards, actions } as never) as AnyStateMachine,
       pyModule: micropythonModuleName(m.name),
+      tables: from === 'generated' ? readFileSync(join(root, 'generated', 'micropython', `${micropythonModuleName(m.name)}.py`), 'utf8') : emitMicropython(c.flat, c.tables),
       events: eventNames(m),
       guards: m.guards.map((g) => g.name),
     });
@@ -89,12 +101,10 @@ export async function loadMachines(): Promise<MachineUnderTest[]> {
   return out;
 }
 
-/** Files for a SimDevice: the interpreter and every generated table module, in /lib. */
+/** Files for a SimDevice: the toolkit's interpreter and every machine's tables, in /lib. */
 export function deviceFiles(machines: MachineUnderTest[]): Record<string, string> {
-  const files: Record<string, string> = { '/lib/fsm.py': readFileSync(join(root, 'runtime-esp8266', 'fsm.py'), 'utf8') };
-  for (const m of machines) {
-    files[`/lib/${m.pyModule}.py`] = readFileSync(join(root, 'generated', 'micropython', `${m.pyModule}.py`), 'utf8');
-  }
+  const files: Record<string, string> = { '/lib/fsm.py': readFileSync(join(TOOLKIT_ROOT, 'runtime-esp8266', 'fsm.py'), 'utf8') };
+  for (const m of machines) files[`/lib/${m.pyModule}.py`] = m.tables;
   return files;
 }
 

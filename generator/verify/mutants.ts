@@ -1,8 +1,8 @@
 // Single-fault mutants of a machine's PROG table (layout: generator/analyses/encode.ts), to
 // show that the differential harness notices a wrong table: a transition going elsewhere, a
 // guard read the wrong way round, a wrong action or timer operation, two steps out of order.
-import type { Tables } from '../../generator/analyses/encode.ts';
-import type { CompiledMachine } from '../../generator/pipeline.ts';
+import type { Tables } from '../analyses/encode.ts';
+import type { CompiledMachine } from '../pipeline.ts';
 import type { RunResult, TestEvent } from './differential.ts';
 
 export interface Mutant {
