@@ -1,7 +1,7 @@
-// Figures for `npm run bench`: the memory jobs of issue 9 (generator/sim/jobs.ts) on the
+// Figures for `npm run bench`: the memory jobs of issue 9 (generator/bench/jobs.ts) on the
 // simulated ESP8266, from .py and from .mpy, and what compiling each runtime module costs.
 // Heap figures are deterministic up to how many step() calls a Socket.IO phase takes.
-import { JOBS, compileFigures, runJobOn, startJobServers } from '../sim/jobs.ts';
+import { JOBS, compileFigures, runJobOn, startJobServers } from './jobs.ts';
 
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
 

@@ -93,3 +93,118 @@ export async function connectionFigures(root: string, module: string, connectExp
     await dev.close();
   }
 }
+
+// The harness in the VM, defined before the baseline. _step runs one step function with the
+// collector off and returns what it allocated. A top-level call from JavaScript
+// (SimDevice.call) compiles nothing, and a collection marked pending runs as the call starts:
+// _live() then reads the live heap exactly. Both print the heap's block layout
+// (micropython.mem_info(1)), which allocates nothing: blocks in the layout after the step that
+// were not in it before are what the step allocated (nothing is collected in between).
+export const HARNESS = `import gc, micropython
+def _live():
+    a = gc.mem_alloc()
+    micropython.mem_info(1)
+    return a
+def _step(i):
+    f = _steps[i]
+    gc.disable()
+    a = gc.mem_alloc()
+    try:
+        f()
+    finally:
+        b = gc.mem_alloc()
+        micropython.mem_info(1)
+        gc.enable()
+    return b - a
+`;
+
+/** The heap's blocks as micropython.mem_info(1) prints them: "area:first block" -> length in blocks. */
+export function heapBlocks(printed: string): Map<string, number> {
+  const blocks = new Map<string, number>();
+  let area = -1;
+  let head = '';
+  let prev = -2; // index of the previous block character seen, to see runs broken by free lines
+  for (const line of printed.split(/\r?\n/)) {
+    if (line.startsWith('GC memory layout')) {
+      area++;
+      prev = -2;
+      continue;
+    }
+    const m = /^([0-9a-f]{8}): (.*)$/.exec(line);
+    if (!m || area < 0) continue;
+    const first = parseInt(m[1] as string, 16) / 16;
+    const row = m[2] as string;
+    for (let k = 0; k < row.length; k++) {
+      const c = row[k] as string;
+      const at = first + k;
+      if (c === '=' && head && prev === at - 1) blocks.set(head, (blocks.get(head) ?? 0) + 1);
+      else if (c !== '.' && c !== '=') {
+        head = `${area}:${at}`;
+        blocks.set(head, 1);
+      } else head = '';
+      prev = at;
+    }
+  }
+  if (area < 0) throw new Error('micropython.mem_info(1) printed no heap layout');
+  return blocks;
+}
+
+export interface StepHeap {
+  /** Bytes of the largest block in the layout after the step that was not there before. */
+  largest: number;
+  /**
+   * Bytes of free holes the step left beyond the highest block in use before it: the step
+   * allocated there and the C code freed it again within the step (first-fit allocation fills
+   * the free space beyond that frontier without gaps).
+   */
+  freed: number;
+}
+
+/** What a step did to the heap, from the layouts before it (after a collection) and after it (nothing collected). */
+export function stepHeap(before: Map<string, number>, after: Map<string, number>): StepHeap {
+  let largest = 0;
+  for (const [at, n] of after) if (before.get(at) !== n) largest = Math.max(largest, n);
+  const extent = (blocks: Map<string, number>) => {
+    const top = new Map<string, number>();
+    for (const [at, n] of blocks) {
+      const [area, first] = at.split(':') as [string, string];
+      top.set(area, Math.max(top.get(area) ?? 0, Number(first) + n));
+    }
+    return top;
+  };
+  const frontier = extent(before);
+  const top = extent(after);
+  let freed = 0;
+  for (const [area, t] of top) {
+    const f = frontier.get(area) ?? 0;
+    let used = 0;
+    for (const [at, n] of after) {
+      const [a, first] = at.split(':') as [string, string];
+      if (a === area) used += Math.max(0, Math.min(t, Number(first) + n) - Math.max(f, Number(first)));
+    }
+    freed += Math.max(0, t - f - used);
+  }
+  return { largest: largest * 16, freed: freed * 16 };
+}
+
+/**
+ * The peak of `import <module>` on a freshly booted device, from source or .mpy: what the import
+ * allocates with the collector off plus what the compiler allocated and freed again within it
+ * (its parse tree), as the heap layout shows it.
+ */
+export async function importPeak(root: string, module: string, mpy = false): Promise<number> {
+  let printed = '';
+  const dev = await SimDevice.boot({ files: await runtimeFiles(root, mpy), stdout: (s) => (printed += s) });
+  try {
+    await dev.exec(`${HARNESS}def _import():\n    __import__(${JSON.stringify(module)})\n_steps = [_import]`);
+    await dev.exec('gc.collect()');
+    printed = '';
+    await dev.call('_live');
+    const before = heapBlocks(printed);
+    printed = '';
+    const allocated = await dev.call<number>('_step', 0);
+    return allocated + stepHeap(before, heapBlocks(printed)).freed;
+  } finally {
+    await dev.close();
+  }
+}

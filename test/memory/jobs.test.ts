@@ -1,4 +1,4 @@
-// Heap budgets of the memory jobs of issue 9 (generator/sim/jobs.ts), on the simulated ESP8266
+// Heap budgets of the memory jobs of issue 9 (generator/bench/jobs.ts), on the simulated ESP8266
 // against real local servers, from .py and from .mpy. The figures are bounds and measurements
 // of the VM (README "Heap figures"): `bound` is the free heap a job needs at most (max over its
 // steps of live + allocated + freed), `largest` its largest single allocation. Budgets are the
@@ -6,7 +6,7 @@
 // varying number of step() calls); lower them as the runtime shrinks, never raise them to pass.
 // KB means 1024 bytes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JOBS, compileFigures, runJob, runJobOn, startJobServers, type JobServers } from '../../generator/sim/jobs.ts';
+import { JOBS, compileFigures, runJob, runJobOn, startJobServers, type JobServers } from '../../generator/bench/jobs.ts';
 import { SimDevice, TOOLKIT_ROOT, projectFiles } from '../../generator/sim/device.ts';
 
 const KB = 1024;

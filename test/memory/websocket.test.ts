@@ -1,5 +1,5 @@
 // Heap budgets of the WebSocket runtime, measured in the MicroPython VM of the simulated
-// ESP8266 as booted (generator/sim/heap.ts, generator/sim/jobs.ts). Heap figures are
+// ESP8266 as booted (generator/sim/heap.ts, generator/bench/jobs.ts). Heap figures are
 // deterministic, so they are budgets here; `npm run bench` prints them. KB means 1024 bytes.
 //
 // The figures move in steps: interned names (qstrs) live in pools that double in size, and an
@@ -8,7 +8,7 @@
 // module imported on demand); the budgets are the issue's, not ours to raise.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectionFigures, importFigures } from '../../generator/sim/heap.ts';
-import { JOBS, runJobOn, startJobServers, type JobServers } from '../../generator/sim/jobs.ts';
+import { JOBS, runJobOn, startJobServers, type JobServers } from '../../generator/bench/jobs.ts';
 import { startWebSocketServer, type LocalServer } from '../../generator/demo/servers.ts';
 import { TOOLKIT_ROOT } from '../../generator/sim/device.ts';
 
@@ -37,7 +37,7 @@ describe('WebSocket runtime heap on the simulated ESP8266', () => {
   });
 });
 
-// The WebSocket jobs of issue 9 (generator/sim/jobs.ts), step by step: what a step allocates
+// The WebSocket jobs of issue 9 (generator/bench/jobs.ts), step by step: what a step allocates
 // (with the collector off: garbage included) bounds its peak. No copy of a message is made on
 // either side, so the largest allocation is the user's own 4000-byte message, and an echo
 // allocates little beyond it.
