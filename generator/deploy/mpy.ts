@@ -33,6 +33,19 @@ export function checkMpyVersion(boardMpy: number): void {
 }
 
 /**
+ * Whether a deploy precompiles, from --py / --mpy and the board's sys.implementation._mpy: with
+ * neither, when the board loads what mpy-cross writes, else source with a note saying why.
+ * --mpy to a board that cannot load them throws (checkMpyVersion).
+ */
+export function deployFormat(options: { py?: boolean; mpy?: boolean }, boardMpy: number): { mpy: boolean; note?: string } {
+  if (options.py) return { mpy: false };
+  if (options.mpy) checkMpyVersion(boardMpy);
+  if (loadsMpy(boardMpy)) return { mpy: true };
+  const why = boardMpy ? `it loads version ${boardMpy & 0xff}` : 'it has no sys.implementation._mpy: MicroPython before 1.19';
+  return { mpy: false, note: `as source: the board does not load .mpy version ${MPY_VERSION} (${why})` };
+}
+
+/**
  * Compiles MicroPython source to .mpy. `name` is what tracebacks show as the file. Throws a
  * DeployError with mpy-cross's message when the source does not compile.
  */

@@ -1,7 +1,7 @@
 // Which packages a deploy (or a frozen firmware) needs: read from the modules' imports.
 import { describe, expect, it } from 'vitest';
 import { DeployError } from '../../generator/deploy/link.ts';
-import { applicationImports, importedNames, packageOf, selectPackages } from '../../generator/deploy/packages.ts';
+import { applicationImports, choosePackages, importedNames, packageOf, selectPackages } from '../../generator/deploy/packages.ts';
 import type { BoardFile } from '../../generator/deploy/sync.ts';
 import { runtimeFiles } from './support.ts';
 
@@ -76,6 +76,20 @@ describe("the runtime's packages", () => {
   it("the application's imports: only runtime packages count", () => {
     const app = [file('/main.py', 'import app\nimport machine\n'), file('/app.py', 'import usocketio.client\nfrom fsm import const\n')];
     expect(applicationImports(runtime, app)).toEqual(['fsm', 'usocketio']);
+  });
+
+  it('what deploy and freeze say about the choice', () => {
+    const app = [file('/main.py', 'import app\n'), file('/app.py', 'import usocketio.client\n')];
+    expect(choosePackages(runtime, [], undefined)).toEqual({ files: runtime, said: [] });
+    expect(choosePackages(runtime, app, ['uwebsockets']).said).toEqual([
+      'only uwebsockets, and what it imports: dial, fsm, websocket_fsm',
+      'note: main.py, app.py import usocketio, which --only leaves out',
+    ]);
+    expect(choosePackages(runtime, app.slice(1), undefined, 'freezing').said).toEqual([
+      'app.py imports usocketio: freezing it and what it imports: dial, engineio_fsm, engineio_heartbeat_fsm, fsm, socketio_manager_fsm, socketio_namespace_fsm, uwebsockets, websocket_fsm (--only chooses)',
+    ]);
+    const none = choosePackages(runtime, [file('/main.py', 'print(1)\n')], undefined);
+    expect(none).toEqual({ files: [], said: ["main.py imports none of the runtime's packages (--only chooses)"] });
   });
 
   it('an unknown package is a DeployError naming those there are', () => {

@@ -58,6 +58,12 @@ describe("a user's project: fsm.py and fsmtrace.py from wirestate's runtime", ()
     expect(trace.includes(Buffer.from('turnstile_fsm'))).toBe(true);
   });
 
+  it('run before deploying: the ImportError, and how to put the module there', async () => {
+    const r = await cli('run', join(root, 'main.py'), '--root', root);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/ImportError: no module named 'turnstile'\r\nwirestate run: the board has no turnstile, which this project deploys: `wirestate deploy --only turnstile` puts it there \(with what it imports\)\n$/);
+  });
+
   it('deploy with --main: what main.py imports, fsm.py from the package; run then works', async () => {
     const r = await cli('deploy', '--root', root, '--main', join(root, 'main.py'));
     expect(r.stderr).toBe('');

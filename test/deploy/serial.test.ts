@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeRoot, removeRoot } from '../generator/support.ts';
 import { startWebSocketServer, type LocalServer } from '../../generator/demo/servers.ts';
 import { DeployError } from '../../generator/deploy/link.ts';
-import { checkMpyVersion, compileMpy, loadsMpy, precompile } from '../../generator/deploy/mpy.ts';
+import { checkMpyVersion, compileMpy, deployFormat, loadsMpy, precompile } from '../../generator/deploy/mpy.ts';
 import { SimBoard } from '../../generator/deploy/sim.ts';
 import { MANIFEST, checkBoardPath, manifestText, parseManifest, type BoardFile } from '../../generator/deploy/sync.ts';
 import { bytesOf, flashText, runtimeFiles, serialSession, type Session } from './support.ts';
@@ -182,6 +182,17 @@ describe('checks and compiling for --mpy', () => {
     expect(loadsMpy(6)).toBe(true);
     expect(loadsMpy(5)).toBe(false);
     expect(loadsMpy(0)).toBe(false);
+  });
+
+  it('precompiles by default when the board can load the files, else sends source and says why; --py never, --mpy or fail', () => {
+    const v63 = 6 | (3 << 8);
+    expect(deployFormat({}, v63)).toEqual({ mpy: true });
+    expect(deployFormat({}, 5)).toEqual({ mpy: false, note: 'as source: the board does not load .mpy version 6 (it loads version 5)' });
+    expect(deployFormat({}, 0)).toEqual({ mpy: false, note: 'as source: the board does not load .mpy version 6 (it has no sys.implementation._mpy: MicroPython before 1.19)' });
+    expect(deployFormat({ py: true }, v63)).toEqual({ mpy: false });
+    expect(deployFormat({ mpy: true }, v63)).toEqual({ mpy: true });
+    expect(() => deployFormat({ mpy: true }, 5)).toThrow(DeployError);
+    expect(() => deployFormat({ mpy: true }, 0)).toThrow(/--mpy: .* predates MicroPython 1\.19; deploy with --py/);
   });
 
   it('refuses a board whose .mpy version is not 6, or that reports none', () => {

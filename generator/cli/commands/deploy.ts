@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { projectAndUserFiles } from '../../deploy/files.ts';
-import { MPY_VERSION, checkMpyVersion, loadsMpy, precompile } from '../../deploy/mpy.ts';
+import { MPY_VERSION, deployFormat, precompile } from '../../deploy/mpy.ts';
 import { choosePackages } from '../../deploy/packages.ts';
 import { RawRepl } from '../../deploy/rawrepl.ts';
 import { probe, sync, type BoardFile, type SyncReport } from '../../deploy/sync.ts';
@@ -59,13 +59,9 @@ export const deploy: Command = {
       const repl = new RawRepl(target.link, opts.timeoutMs);
       await repl.enter(target.canSoftReset && opts.softReset);
       const info = await probe(repl);
-      let deployed = files;
-      if (values.mpy) checkMpyVersion(info.mpy);
-      if (!values.py && loadsMpy(info.mpy)) deployed = await precompile(files, join(root, '.cache', 'mpy'));
-      else if (!values.py) {
-        const why = info.mpy ? `it loads version ${info.mpy & 0xff}` : 'it has no sys.implementation._mpy: MicroPython before 1.19';
-        console.log(`  as source: the board does not load .mpy version ${MPY_VERSION} (${why})`);
-      }
+      const format = deployFormat({ py: Boolean(values.py), mpy: Boolean(values.mpy) }, info.mpy);
+      if (format.note) console.log(`  ${format.note}`);
+      const deployed = format.mpy ? await precompile(files, join(root, '.cache', 'mpy')) : files;
       report = await sync(repl, info, deployed, {
         force: Boolean(values.force),
         dryRun: Boolean(values['dry-run']),

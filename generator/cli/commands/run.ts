@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { boardSources } from '../../deploy/files.ts';
+import { packageOf } from '../../deploy/packages.ts';
 import { RawRepl } from '../../deploy/rawrepl.ts';
 import { RESET_DETAILS, TARGET_DETAILS, TARGET_OPTIONS, openTarget, targetOptions } from '../../deploy/target.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type Command } from '../command.ts';
@@ -25,7 +27,8 @@ export const run: Command = {
     if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
     if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
     const code = readFileSync(file, 'utf8');
-    const opts = targetOptions(values, resolve((values.root as string | undefined) ?? '.'));
+    const root = resolve((values.root as string | undefined) ?? '.');
+    const opts = targetOptions(values, root);
     const target = await openTarget(opts);
     try {
       const repl = new RawRepl(target.link, opts.timeoutMs);
@@ -34,9 +37,27 @@ export const run: Command = {
       await repl.leave();
       if (!err.length) return EXIT_OK;
       process.stderr.write(err);
+      const hint = missingModuleHint(err.toString('utf8'), root);
+      if (hint) process.stderr.write(hint);
       return EXIT_FAILURE;
     } finally {
       await target.close();
     }
   },
 };
+
+/**
+ * When a script failed to import a package that the project deploys (the board has not got it
+ * yet, or a deploy with --only or --main left it out), a line saying how to put it there.
+ */
+function missingModuleHint(traceback: string, root: string): string | undefined {
+  const name = /ImportError: no module named '([\w.]+)'/.exec(traceback)?.[1]?.split('.')[0];
+  if (name === undefined) return undefined;
+  let deployed: Set<string | undefined>;
+  try {
+    deployed = new Set(Object.keys(boardSources(root)).map(packageOf));
+  } catch {
+    return undefined;
+  }
+  return deployed.has(name) ? `wirestate run: the board has no ${name}, which this project deploys: \`wirestate deploy --only ${name}\` puts it there (with what it imports)\n` : undefined;
+}
