@@ -2,12 +2,19 @@
 // with ts-morph. `setup({ types, actions, guards, delays }).createMachine(...)` refers to every
 // implementation by name, so the config stays serialisable; the defaults here are inert
 // (actions do nothing, guards are false) and real ones come in through `.provide()`.
-import { Project, VariableDeclarationKind, Writers, type CodeBlockWriter, type WriterFunction } from 'ts-morph';
+import { createRequire } from 'node:module';
+import type * as TsMorph from 'ts-morph';
+import type { CodeBlockWriter, WriterFunction } from 'ts-morph';
 import { eventNames, isCompound, type MachineIR, type StateIR, type TransitionIR } from '../ir/model.ts';
 import { version } from '../version.ts';
 import { oneLine } from './text.ts';
 
 type Value = string | WriterFunction;
+
+// ts-morph (the TypeScript compiler inside it) loads on the first emit, not with the machine's
+// names that other modules import from here.
+let tsMorph: typeof TsMorph | undefined;
+const lib = (): typeof TsMorph => (tsMorph ??= createRequire(import.meta.url)('ts-morph') as typeof TsMorph);
 
 export function xstateMachineName(machine: string): string {
   return `${camel(machine)}Machine`;
@@ -18,7 +25,7 @@ export function xstateEventTypeName(machine: string): string {
 }
 
 export function emitXState(m: MachineIR): string {
-  const project = new Project({ useInMemoryFileSystem: true });
+  const project = new (lib().Project)({ useInMemoryFileSystem: true });
   const file = project.createSourceFile(`${m.name}.ts`, '');
   const needsNot = m.transitions.some((t) => t.guard?.negated);
   const needsRaise = m.timers.length > 0;
@@ -39,33 +46,33 @@ export function emitXState(m: MachineIR): string {
     },
   });
 
-  const inert = (names: string[], body: string): WriterFunction => Writers.object(Object.fromEntries(names.map((n) => [n, body])));
+  const inert = (names: string[], body: string): WriterFunction => lib().Writers.object(Object.fromEntries(names.map((n) => [n, body])));
   const setupConfig: Record<string, Value> = {
-    types: Writers.object({ events: `{} as ${xstateEventTypeName(m.name)}` }),
+    types: lib().Writers.object({ events: `{} as ${xstateEventTypeName(m.name)}` }),
     actions: inert(m.actions.map((a) => a.name), '() => {}'),
     guards: inert(m.guards.map((g) => g.name), '() => false'),
-    delays: Writers.object(Object.fromEntries(m.timers.map((t) => [t.name, String(t.ms)]))),
+    delays: lib().Writers.object(Object.fromEntries(m.timers.map((t) => [t.name, String(t.ms)]))),
   };
   const topLevel = m.states.filter((s) => s.parent === null);
   const machineConfig: Record<string, Value> = {
     id: q(m.name),
     description: q(oneLine(m.doc)),
     initial: q(m.states[m.initial]!.name),
-    states: Writers.object(Object.fromEntries(topLevel.map((s) => [s.name, stateConfig(m, s)]))),
+    states: lib().Writers.object(Object.fromEntries(topLevel.map((s) => [s.name, stateConfig(m, s)]))),
   };
 
   file.addVariableStatement({
     isExported: true,
-    declarationKind: VariableDeclarationKind.Const,
+    declarationKind: lib().VariableDeclarationKind.Const,
     docs: [comment(m.doc)],
     declarations: [
       {
         name: xstateMachineName(m.name),
         initializer: (w) => {
           w.write('setup(');
-          Writers.object(setupConfig)(w);
+          lib().Writers.object(setupConfig)(w);
           w.write(').createMachine(');
-          Writers.object(machineConfig)(w);
+          lib().Writers.object(machineConfig)(w);
           w.write(')');
         },
       },
@@ -82,23 +89,23 @@ function stateConfig(m: MachineIR, s: StateIR): WriterFunction {
   if (s.entry.length) config.entry = list(s.entry.map((a) => q(a.name)));
   if (s.exit.length) config.exit = list(s.exit.map((a) => q(a.name)));
   if (s.timers.length) {
-    config.after = Writers.object(
-      Object.fromEntries(s.timers.map((t) => [t.name, Writers.object({ actions: `raise({ type: ${q(t.name)} })` })])),
+    config.after = lib().Writers.object(
+      Object.fromEntries(s.timers.map((t) => [t.name, lib().Writers.object({ actions: `raise({ type: ${q(t.name)} })` })])),
     );
   }
   const own = m.transitions.filter((t) => t.source === s.index);
   if (own.length) {
     const byEvent = new Map<string, TransitionIR[]>();
     for (const t of own) byEvent.set(t.event, [...(byEvent.get(t.event) ?? []), t]);
-    config.on = Writers.object(
+    config.on = lib().Writers.object(
       Object.fromEntries([...byEvent].map(([event, ts]) => [event, ts.length === 1 ? transitionConfig(m, ts[0]!) : list(ts.map((t) => transitionConfig(m, t)))])),
     );
   }
   if (isCompound(s)) {
     config.initial = q(m.states[s.initial!]!.name);
-    config.states = Writers.object(Object.fromEntries(s.children.map((c) => [m.states[c]!.name, stateConfig(m, m.states[c]!)])));
+    config.states = lib().Writers.object(Object.fromEntries(s.children.map((c) => [m.states[c]!.name, stateConfig(m, m.states[c]!)])));
   }
-  return Writers.object(config);
+  return lib().Writers.object(config);
 }
 
 function transitionConfig(m: MachineIR, t: TransitionIR): WriterFunction {
@@ -108,7 +115,7 @@ function transitionConfig(m: MachineIR, t: TransitionIR): WriterFunction {
   if (t.reenter) config.reenter = 'true';
   if (t.actions.length) config.actions = list(t.actions.map((a) => q(a.name)));
   if (t.doc) config.description = q(oneLine(t.doc));
-  return Writers.object(config);
+  return lib().Writers.object(config);
 }
 
 function list(items: Value[]): WriterFunction {
