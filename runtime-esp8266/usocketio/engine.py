@@ -6,7 +6,7 @@
 # packet; what a session does once (open, probe, upgrade, close) is in usocketio.transport, and
 # HTTP long-polling in usocketio.polling, both imported when needed. Nothing here waits: the
 # client's loop waits on sockets() and due() and calls pump().
-from fsm import const, due, fire, start
+from fsm import const, due, fire, start, ticks_diff, ticks_ms
 import engineio_fsm as E
 import engineio_heartbeat_fsm as H
 
@@ -104,10 +104,12 @@ class Heartbeat:
 
     def act(self, a):
         e = self.e
+        # One of each waiting is enough: a server that pings faster than a POST goes cannot
+        # fill the buffer with answers.
         if a == _A_ANSWER_PING:
-            post(E, e, _E_SEND, '3')
+            '3' in e.buf or post(E, e, _E_SEND, '3')
         elif a == _A_SEND_PING:
-            post(E, e, _E_SEND, '2')
+            '2' in e.buf or post(E, e, _E_SEND, '2')
         elif a == _A_DECLARE_DEAD:
             e.fail('ping timeout', _E_DEAD)
 
@@ -117,7 +119,7 @@ class Engine:
     # transports, headers, ssl, timeout, max_size) and hears about the session through
     # c.up(what, data).
 
-    get = posting = ws = probe = hb = sid = reason = error = None
+    get = posting = ws = probe = hb = sid = reason = error = max_payload = None
     probed = False  # whether the probe WebSocket has sent its ping probe
 
     def __init__(self, c):
@@ -146,6 +148,18 @@ class Engine:
         """Fire what is due of the session's timers; milliseconds until the next (0: one fired)."""
         w = tick(E, self)
         return earliest(w, self.hb and tick(H, self.hb))
+
+    def budget(self):
+        """Milliseconds until the session's next deadline (its timers', the heartbeat's),
+        at most the client's timeout: how long a write may block. At least half a second, so
+        that a write on a busy machine is not taken for a peer that stopped reading (the
+        deadline's timer fires at the next step anyway)."""
+        w = self.c.timeout
+        for o in (self, self.hb):
+            for t in o.timers if o else ():
+                if t is not None:
+                    w = min(w, ticks_diff(t, ticks_ms()))
+        return max(w, 500)
 
     def fail(self, why, ev=_E_TRANSPORT_ERROR, error=None):
         # The first reason the session ends for is the one reported.
@@ -187,7 +201,7 @@ class Engine:
             else:  # opening, probing, upgrading, closing: what a session does once
                 import usocketio.transport as t
                 t.act(self, a)
-        except OSError as x:
+        except (OSError, MemoryError) as x:  # out of memory too: the session fails, not the loop
             self.fail('transport error', error=x)
 
     def _post(self):
@@ -200,8 +214,9 @@ class Engine:
                 self.ws.send(p if isinstance(p, str) or self.eio == 4 else b'\x04' + p)
         elif b and not self.posting.busy:
             from usocketio.polling import encode
-            self.posting.request(encode(b[:16], self.eio))  # python-engineio drops the rest of a longer payload
-            del b[:16]
+            n, body = encode(b, self.eio, self.max_payload)
+            self.posting.request(body)
+            del b[:n]
 
     def pump(self):
         """Read, without waiting, what the transports have, and handle it packet by packet;

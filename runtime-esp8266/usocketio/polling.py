@@ -5,46 +5,62 @@
 # A Poll is one keep-alive HTTP/1.1 connection that carries one request at a time: the engine
 # keeps one for its GET (held open by the server until it has packets) and one for its POSTs,
 # as the protocol allows no more than one of each in flight. Responses are read without
-# blocking; the payload codec below turns their bodies into packets and back.
+# blocking, through one small buffer, and parsed as they come: the head, then the body
+# (Content-Length, chunked or up to the end of the stream) cut into packets, each handed to the
+# engine as soon as it is whole. So neither a body nor its packets are ever held together, and
+# a burst of packets is handled a few at a time, between the loop's other work.
 from binascii import a2b_base64, b2a_base64
-from errno import EAGAIN
-from fsm import const
+from errno import EAGAIN, ETIMEDOUT
+from fsm import const, ticks_add, ticks_diff, ticks_ms
 from usocketio.engine import post
-from usocketio.session import target
 import engineio_fsm as E
 
 # Ids in the engineio machine (checked by `npx wirestate generate`).
 _E_POLL_DONE = const(6)
 _E_POST_DONE = const(7)
 
+# Where a response is (Poll.st).
+_HEAD = const(0)
+_BODY = const(1)  # Content-Length (left: bytes to come) or, left < 0, up to the end of the stream
+_SIZE = const(2)  # a chunk's size line
+_CHUNK = const(3)  # a chunk's data (left: bytes to come)
+_CRLF = const(4)  # the line end after a chunk's data
+_TRAILER = const(5)  # the trailer section after the last chunk
+
 
 class Poll:
-    # Requests to the session's polling URL on one connection; e is the engine.
+    # Requests to the session's polling URL on one connection; e is the engine. The response
+    # is read into buf, and parsed from buf[i:n] before the next read.
 
-    sock = None
+    sock = line = head = part = need = None
     busy = False
+    i = n = 0
 
     def __init__(self, e, method):
         self.e = e
         self.method = method
+        self.buf = bytearray(256)
 
-    def request(self, body=b''):
+    def request(self, body=()):
+        """Send the request; body: the POST's pieces (bytes), sent one after the other."""
         e = self.e
         c = e.c
-        r = '%s %s HTTP/1.1\r\nHost: %s\r\n' % (self.method, target(c, 'polling', e.sid), c.host)
-        if self.method == 'POST':
-            r += 'Content-Type: text/plain;charset=UTF-8\r\nContent-Length: %d\r\n' % len(body)
+        sid = e.sid
+        r = '%s %s?EIO=%d&transport=polling%s%s%s HTTP/1.1\r\nHost: %s\r\n' % (
+            self.method, c.path, c.eio, '&sid=' + sid if sid else '', '&b64=1' if c.eio == 3 else '',
+            '&' + c.query if c.query else '', c.host)
+        if body:
+            r += 'Content-Type: text/plain;charset=UTF-8\r\nContent-Length: %d\r\n' % sum(len(p) for p in body)
         for k, v in c.headers:
             r += '%s: %s\r\n' % (k, v)
-        self.req = (r + '\r\n').encode() + body
+        self.req = ((r + '\r\n').encode(),) + tuple(body)
         self.busy = True
         self._send(self.sock is not None and self._alive())
 
     def _alive(self):
         # A kept-alive connection the server has closed meanwhile (Node closes idle ones after
         # 5 s) reads as end of stream: dial again rather than fail the session.
-        n = self._read(bytearray(1))
-        if n is None:
+        if self._read() is None:
             return True
         self.close()
         return False
@@ -56,101 +72,223 @@ class Poll:
             c = self.e.c
             self.sock = s = dial.dial(c.url[1], c.url[2], c.url[0], c.timeout / 1000, c.ssl)
         self.reused = reused
-        self.data = bytearray()
-        s.setblocking(True)
-        s.sendall(self.req) if hasattr(s, 'sendall') else s.write(self.req)
+        self.got = 0  # how much of the response has come
+        self.st = _HEAD
+        self.line = bytearray()
+        self.head = bytearray()
+        self.i = self.n = 0
+        # A peer that stops reading must not hold the loop: the writes may take until the
+        # session's next deadline, then they fail (OSError: a transport error). (MicroPython's
+        # TLS sockets have no timeout: their writes block.)
+        end = ticks_add(ticks_ms(), self.e.budget())
+        w = getattr(s, 'send', None) or s.write
+        for d in self.req:
+            d = memoryview(d)
+            while d:
+                t = ticks_diff(end, ticks_ms())
+                if t <= 0:
+                    raise OSError(ETIMEDOUT, 'write stalled')
+                s.settimeout(t / 1000) if hasattr(s, 'settimeout') else s.setblocking(True)
+                d = d[w(d) or 0:]
         s.setblocking(False)
 
-    def _read(self, b):
-        # Bytes read into b; None if none are there yet, 0 at the end of the stream.
+    def _read(self):
+        # Bytes read into buf; None if none are there yet, 0 at the end of the stream.
         try:
-            return self.sock.recv_into(b) if hasattr(self.sock, 'recv_into') else self.sock.readinto(b)
+            s = self.sock
+            return s.recv_into(self.buf) if hasattr(s, 'recv_into') else s.readinto(self.buf)
         except OSError as x:
             if x.args[0] in (EAGAIN, 2):  # 2: CPython's ssl.SSL_ERROR_WANT_READ
                 return None
             raise
 
     def pump(self):
-        """The response's body once it is complete (the request is then over), else None.
-        OSError if the connection fails or the server answers anything but 200, ValueError if
-        the response is not HTTP."""
-        b = bytearray(512)
-        while True:
-            n = self._read(b)
+        """Read what has arrived, two buffers at most (a burst of packets is handled a few
+        at a time, between the loop's other work), and handle it; True if anything came.
+        OSError if the connection fails or the response is not HTTP with status 200,
+        ValueError if its body is not Engine.IO."""
+        got = False
+        for r in range(2):
+            if not (self.busy and self.sock):  # done, or closed by what a packet caused
+                break
+            n = self._read()
             if n is None:
-                return None
+                break
+            got = True
             if n == 0:
-                if not self.data and self.reused:  # closed just as we reused it: once more, anew
-                    self.close()
-                    self._send(False)
-                    continue
-                body = self._body(True)
-                self.close()
-                if body is None:
-                    raise OSError('connection closed mid-response')
-                return body
-            self.data += memoryview(b)[:n]
-            if len(self.data) > self.e.c.max_size:
+                self._eof()
+                break
+            self.got += n
+            if self.got > self.e.c.max_size:
                 raise OSError('response over max_size')
-            body = self._body(False)
-            if body is not None:
-                if self.close_after:
-                    self.close()
-                return body
+            self.req = None  # kept until then, to be sent again on a new connection
+            self.i, self.n = 0, n
+            while self.i < self.n and self.busy and self.sock:  # (a new request empties it)
+                self._parse()
+        return got
 
-    def _body(self, eof):
-        # The body if the response in self.data is complete (eof: the server closed), else None.
-        d = self.data
-        h = d.find(b'\r\n\r\n')
-        if h < 0:
-            return None
-        head = bytes(d[:h]).lower().split(b'\r\n')
-        status = head[0].split(None, 2)
+    def _eof(self):
+        if not self.got and self.reused:  # closed just as we reused it: once more, anew
+            self.close()
+            self._send(False)
+            return
+        if self.st != _BODY or self.left >= 0:
+            raise OSError('connection closed mid-response')
+        self._done()
+
+    def _parse(self):
+        # Parse what is in buf[i:n], up to a packet's end at most.
+        st = self.st
+        d = self.buf
+        i = self.i
+        if st == _BODY or st == _CHUNK:
+            k = self.n if self.left < 0 else min(self.n, i + self.left)
+            self.i = k = self._feed(i, k)
+            if self.left >= 0:
+                self.left -= k - i
+                if not self.left:
+                    if st == _BODY:
+                        self._done()
+                    else:
+                        self.st = _CRLF
+            return
+        # The head, a chunk size line, the end of a chunk, the trailer: lines.
+        j = d.find(b'\n', i, self.n)
+        k = self.n if j < 0 else j + 1
+        self.line += memoryview(d)[i:k]
+        self.i = k
+        if len(self.line) > 4096:
+            raise OSError('HTTP line over 4 KiB')
+        if j < 0:
+            return
+        line = self.line
+        self.line = bytearray()
+        if st == _HEAD:
+            if line != b'\r\n':
+                self.head += line  # until the empty line
+                if len(self.head) > 4096:
+                    raise OSError('HTTP head over 4 KiB')
+                return
+            self._head(self.head)
+        elif st == _SIZE:
+            n = _int(bytes(line).split(b';')[0], 16)
+            self.st, self.left = (_CHUNK, n) if n else (_TRAILER, 0)
+        elif line != b'\r\n':
+            if st == _CRLF:
+                raise OSError('no CRLF after a chunk')
+        elif st == _CRLF:
+            self.st = _SIZE
+        else:  # the trailer's end
+            self._done()
+
+    def _head(self, head):
+        # The response head is in: status and the headers that say how the body comes.
+        h = bytes(head).lower().split(b'\r\n')
+        status = h[0].split(None, 2)
         if len(status) < 2 or status[1] != b'200':
             raise OSError('HTTP %s' % str(status[1] if len(status) > 1 else b'?', 'ascii'))
-        length = None
-        chunked = False
         self.close_after = status[0] == b'http/1.0'
-        for line in head[1:]:
-            k, _, v = line.partition(b':')
-            v = v.strip()
+        self.begin(_BODY, -1)
+        for line in h[1:]:
+            k = line.find(b':')
+            v = line[k + 1:].strip()
+            k = line[:k]
             if k == b'content-length':
-                length = int(v)
-                if length < 0:
-                    raise ValueError
-            elif k == b'transfer-encoding':
-                chunked = v.endswith(b'chunked')
+                self.left = _int(v, 10)
+            elif k == b'transfer-encoding' and v.endswith(b'chunked'):
+                self.st = _SIZE
             elif k == b'connection':
                 self.close_after = v == b'close'
-        h += 4
-        if chunked:
-            body = bytearray()
-            while True:
-                i = d.find(b'\r\n', h)
-                if i < 0:
-                    return None
-                n = int(bytes(d[h:i]).split(b';')[0], 16)
-                if n <= 0:
-                    if n:
-                        raise ValueError
-                    break
-                if len(d) < i + n + 4:
-                    return None
-                body += d[i + 2:i + 2 + n]
-                h = i + n + 4
-            if d.find(b'\r\n\r\n', i) < 0:  # the trailer section ends the body
-                return None
-        elif length is not None:
-            if len(d) < h + length:
-                return None
-            body = d[h:h + length]
-        elif eof:
-            body = d[h:]
+        self.head = None
+        if self.st == _BODY and not self.left:
+            self._done()
+
+    def begin(self, st, left):
+        """The body starts: its state, and its length (-1: up to the end of the stream)."""
+        self.st = st
+        self.left = left
+        self.line = bytearray()
+        self.num = b''  # protocol 3: the digits of a length
+        if self.e.eio == 4 and self.method == 'GET':
+            self.need = 0  # a packet is open: an empty body is one empty packet
+
+    def _feed(self, i, k):
+        # Body bytes buf[i:k]: the GET's are cut into packets, at most one handled per call;
+        # where the body stopped being read.
+        e = self.e
+        if self.method != 'GET':
+            return k  # a POST's 'ok'
+        d = self.buf
+        if e.eio == 4:
+            j = d.find(b'\x1e', i, k)
+            end = k if j < 0 else j
+            nxt = j + 1
+        elif self.need is None:  # protocol 3's <length>:<packet>: the length, digits up to ':'
+            j = d.find(b':', i, k)
+            self.num += bytes(d[i:k if j < 0 else j])
+            if len(self.num) > 9:
+                raise ValueError('length')
+            if j < 0:
+                return k
+            self.need = int(self.num)
+            self.num = b''
+            if self.need < 0:
+                raise ValueError('length')
+            return j + 1
         else:
-            return None
+            end = j = nxt = self._units(i, k)
+        m = memoryview(d)[i:k if j < 0 else end]
+        if self.part is not None or j < 0:  # a packet cut by the end of what was read
+            if self.part is None:
+                self.part = bytearray()
+            self.part += m
+            m = memoryview(self.part)
+        if j < 0:
+            return k
+        self._packet(m)
+        if e.eio == 4:
+            self.need = 0  # another packet follows the separator
+        return nxt
+
+    def _units(self, i, k):
+        # Protocol 3: where in buf[i:k] the packet whose length (in UTF-16 code units, as
+        # JavaScript counts) is self.need ends, or -1. Counted on the UTF-8 bytes: a character
+        # starts with a byte that is not 10xxxxxx, and one of four bytes is two units.
+        d = self.buf
+        need = self.need
+        for j in range(i, k):
+            c = d[j]
+            if c & 0xC0 != 0x80:
+                if need <= 0:
+                    if need:  # the last character overran the length
+                        raise ValueError('length')
+                    return j
+                need -= 2 if c >= 0xF0 else 1
+        self.need = need
+        return -1
+
+    def _packet(self, p):
+        # A whole packet of the body (a memoryview): to the engine.
+        e = self.e
+        self.part = self.need = None
+        b = len(p) and p[0] == 98  # b: base64 (protocol 3: b4)
+        try:
+            p = a2b_base64(p[2 if e.eio == 3 else 1:]) if b else str(p, 'utf-8')
+        except Exception:  # binascii's error is not a ValueError on every port
+            raise ValueError('packet')
+        e.packet(p)
+
+    def _done(self):
+        # The response is over (a packet still open ends with it).
+        if self.need or self.num:  # protocol 3: a length with fewer units after it, or no packet
+            raise ValueError('length')
+        if self.part is not None or self.need is not None:
+            self._packet(memoryview(self.part or b''))
         self.busy = False
-        self.data = None
-        return body
+        self.line = None
+        if self.close_after:
+            self.close()
+        post(E, self.e, _E_POLL_DONE if self.method == 'GET' else _E_POST_DONE)
 
     def close(self):
         if self.sock:
@@ -158,85 +296,54 @@ class Poll:
             self.sock = None
 
 
+def _int(b, base):
+    # A length in an HTTP head or chunk: OSError (a transport error) if it is not one.
+    try:
+        n = int(b, base)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise OSError('HTTP length')
+    return n
+
+
 def pump(e):
-    """Engine e's pump() for its polling requests: True if a response arrived."""
+    """Engine e's pump() for its polling requests: True if anything arrived."""
     got = False
     for t in (e.get, e.posting):
         if t and t.busy and (t is e.get or t is e.posting):  # an event may have closed it
-            is_get = t is e.get
             try:
-                body = t.pump()
-            except (OSError, ValueError) as x:
+                got = t.pump() or got
+            except ValueError:  # a body that is not Engine.IO
+                e.bad()
+                return True
+            except OSError as x:
                 e.fail('transport error', error=x)
                 return True
-            if body is not None:
-                got = True
-                if is_get:
-                    try:
-                        ps = decode(body, e.eio)
-                    except Exception:  # whatever the decoder raises: binascii's error differs by port
-                        e.bad()
-                        return True
-                    for p in ps:
-                        e.packet(p)
-                    post(E, e, _E_POLL_DONE)
-                else:
-                    post(E, e, _E_POST_DONE)
     return got
 
 
-def decode(body, eio):
-    """The packets of a polling payload: str for text, bytes for a binary message. Raises
-    (ValueError, or binascii's error, which is not one on every port) if it is not Engine.IO."""
-    s = str(body, 'utf-8')
-    if eio == 4:
-        ps = s.split('\x1e')
-        for i in range(len(ps)):
-            if ps[i][:1] == 'b':
-                ps[i] = a2b_base64(ps[i][1:].encode())
-        return ps
-    # Protocol 3: <length>:<packet>..., lengths in UTF-16 code units (JavaScript's). They are
-    # counted on the UTF-8 bytes (a character starts with a byte that is not 10xxxxxx; one of
-    # four bytes is two units): indexing the str would intern each character it met, for good.
-    ps = []
-    ascii = len(s) == len(body)
-    i = 0
-    while i < len(body):
-        j = body.find(b':', i)
-        if j < 0:
-            raise ValueError
-        n = int(body[i:j])
-        if n < 0:
-            raise ValueError
-        i = j = j + 1
-        if ascii:
-            i += n
-        else:
-            while n > 0 and i < len(body):
-                if body[i] & 0xC0 != 0x80:
-                    n -= 2 if body[i] >= 0xF0 else 1
-                i += 1
-            while i < len(body) and body[i] & 0xC0 == 0x80:  # the rest of the last character
-                i += 1
-            if n:
-                raise ValueError
-        if i > len(body):
-            raise ValueError
-        p = s[j:i] if ascii else str(body[j:i], 'utf-8')
-        ps.append(a2b_base64(p[2:].encode()) if p[:1] == 'b' else p)
-    return ps
-
-
-def encode(packets, eio):
-    """The polling payload (bytes) of packets (str for text, bytes for a binary message)."""
+def encode(packets, eio, limit=None):
+    """(how many, pieces): the polling payload of the first packets (str for text, bytes for a
+    binary message), at most 16 (python-engineio drops the rest of a longer payload) and, if
+    limit is given, at most limit bytes unless the first alone is larger; pieces are bytes
+    whose concatenation is the payload."""
     out = []
-    for p in packets:
+    size = -1
+    for p in packets[:16]:
         if not isinstance(p, str):
             p = ('b' if eio == 4 else 'b4') + str(b2a_base64(p)[:-1], 'ascii')
+        b = p.encode()
         if eio == 3:
             n = len(p)
-            for c in p.encode():  # a character of four UTF-8 bytes is two UTF-16 units
+            for c in b:  # a character of four UTF-8 bytes is two UTF-16 units
                 n += c >= 0xF0
-            p = '%d:%s' % (n, p)
-        out.append(p)
-    return ('\x1e' if eio == 4 else '').join(out).encode()
+            b = b'%d:' % n + b
+        if out and limit and size + 1 + len(b) > limit:
+            break
+        if out and eio == 4:
+            out.append(b'\x1e')
+        out.append(b)
+        size += 1 + len(b)
+    return len(out) if eio == 3 else (len(out) + 1) // 2, out
+

@@ -143,16 +143,6 @@ def fit(c, f, args, x):
     raise x
 
 
-def target(c, transport, sid):
-    """The request target of client c's session URL for a transport ('polling' or 'websocket')."""
-    t = '%s?EIO=%d&transport=%s' % (c.path, c.eio, transport)
-    if sid:
-        t += '&sid=' + sid
-    if c.eio == 3 and transport == 'polling':
-        t += '&b64=1'  # binary as base64 text: the payload stays text
-    return t + ('&' + c.query if c.query else '')
-
-
 def act(c, a):
     """Client c's action a (the manager's)."""
     if a == _A_OPEN_ENGINE:

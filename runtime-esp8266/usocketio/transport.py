@@ -3,7 +3,6 @@
 import json
 from fsm import const, unload
 from usocketio.engine import FAILED, LOST, OPEN, Heartbeat, post
-from usocketio.session import target
 import engineio_fsm as E
 import engineio_heartbeat_fsm as H
 
@@ -31,6 +30,8 @@ def handshake(e, p):
         for k in ('pingInterval', 'pingTimeout'):  # whole ms, a day at most: ticks_add() takes 2**29
             h[k] = min(max(int(h[k] + 0), 0), 86400000)  # a number, not a numeral
         list(h.get('upgrades') or ())
+        m = h.get('maxPayload')  # bytes per POST (python-engineio does not say)
+        h['maxPayload'] = m + 0 if m else None
     except Exception:  # whatever json raises (its errors differ by port), or a missing or wrong field
         return e.bad()
     post(E, e, _E_HANDSHAKE, h)
@@ -41,6 +42,7 @@ def act(e, a):
     if a == _A_ACCEPT_HANDSHAKE:
         h = e.x
         e.sid = h['sid']
+        e.max_payload = h['maxPayload']
         e.hb = Heartbeat(e, h['pingInterval'], h['pingTimeout'])
         e.c.up(OPEN, None)
         if e.ws:
@@ -72,7 +74,7 @@ def act(e, a):
             e.ws.close()  # the closing handshake, bounded by its close_timeout
         elif e.posting and not e.posting.busy:
             try:  # the server need not answer: the session is over either way
-                e.posting.request(b'1' if e.eio == 4 else b'1:1')
+                e.posting.request((b'1' if e.eio == 4 else b'1:1',))
             except OSError:
                 pass
     elif a == _A_CLOSE_TRANSPORTS:  # a lost session's peer is not waited for
@@ -125,8 +127,9 @@ def _websocket(e, first):
     e.probed = False
     import uwebsockets.client as u
     try:
-        e.probe = u.connect(('wss://' if c.url[0] else 'ws://') + c.host + target(c, 'websocket', e.sid),
-                            c.headers, None, c.timeout / 1000, c.max_size, c.ssl, False)
+        e.probe = u.connect('%s://%s%s?EIO=%d&transport=websocket%s%s' % (
+            'wss' if c.url[0] else 'ws', c.host, c.path, c.eio, '&sid=' + e.sid if e.sid else '',
+            '&' + c.query if c.query else ''), c.headers, None, c.timeout / 1000, c.max_size, c.ssl, False)
     except Exception as x:  # OSError: nothing listens, or the network is down
         if first:
             e.fail('transport error', error=x)

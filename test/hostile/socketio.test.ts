@@ -108,45 +108,60 @@ function encodePayload(ps: Pkt[], eio: 3 | 4): Buffer {
 
 /** The packets of a payload, per the protocol; 'invalid' if no correct decoder may accept it. */
 function decodePayload(body: Buffer, eio: 3 | 4): Dec<Pkt[]> {
-  const s = utf8(body);
-  if (s === null) return 'ambiguous'; // MicroPython's str() takes overlong forms and surrogates
+  const d = streamPayload(body, eio);
+  return d.stop ?? { ok: d.ps };
+}
+
+/**
+ * The packets of a payload as a client that handles each packet as soon as it is whole (as the
+ * runtime does) sees them: those before the first that is invalid or ambiguous (stop), if any.
+ */
+function streamPayload(body: Buffer, eio: 3 | 4): { ps: Pkt[]; stop: 'invalid' | 'ambiguous' | null } {
   const out: Pkt[] = [];
   const bin = (t: string): Buffer | null => (B64.test(t) ? Buffer.from(t, 'base64') : null);
+  const stop = (why: 'invalid' | 'ambiguous') => ({ ps: out, stop: why });
   if (eio === 4) {
-    for (const p of s.split('\x1e')) {
+    let i = 0;
+    for (;;) {
+      const j = body.indexOf(0x1e, i);
+      const p = utf8(body.subarray(i, j < 0 ? body.length : j));
+      if (p === null) return stop('ambiguous'); // MicroPython's str() takes overlong forms and surrogates
       if (p[0] !== 'b') out.push(p);
       else {
         const b = bin(p.slice(1));
-        if (!b) return 'ambiguous'; // a2b_base64 skips characters outside the alphabet
+        if (!b) return stop('ambiguous'); // a2b_base64 skips characters outside the alphabet
         out.push(b);
       }
+      if (j < 0) return { ps: out, stop: null };
+      i = j + 1;
     }
-    return { ok: out };
   }
+  const s = utf8(body);
+  if (s === null) return stop('ambiguous');
   let i = 0;
   while (i < s.length) {
     const j = s.indexOf(':', i);
-    if (j < 0) return 'invalid';
+    if (j < 0) return stop('invalid');
     const f = s.slice(i, j);
-    if (!PY_INT.test(f)) return 'invalid';
+    if (!PY_INT.test(f)) return stop('invalid');
     const v = BigInt(f.trim().replace(/_/g, ''));
-    if (v < 0n) return 'invalid'; // a negative length
-    if (!/^[0-9]+$/.test(f)) return 'ambiguous'; // ' 5', '+5', '5_0': Python's int() takes them
-    if (v === 0n) return 'ambiguous'; // engine.io-parser skips empty packets
-    if (v > BigInt(s.length - j - 1)) return 'invalid';
+    if (v < 0n) return stop('invalid'); // a negative length
+    if (!/^[0-9]+$/.test(f)) return stop('ambiguous'); // ' 5', '+5', '5_0': Python's int() takes them
+    if (v === 0n) return stop('ambiguous'); // engine.io-parser skips empty packets
+    if (v > BigInt(s.length - j - 1)) return stop('invalid');
     const e = j + 1 + Number(v);
     const last = s.charCodeAt(e - 1);
-    if (last >= 0xd800 && last <= 0xdbff) return 'invalid'; // the length cuts a character in two
+    if (last >= 0xd800 && last <= 0xdbff) return stop('invalid'); // the length cuts a character in two
     const p = s.slice(j + 1, e);
     i = e;
     if (p[0] !== 'b') out.push(p);
     else {
       const b = p[1] === '4' ? bin(p.slice(2)) : null;
-      if (!b) return 'ambiguous';
+      if (!b) return stop('ambiguous');
       out.push(b);
     }
   }
-  return { ok: out };
+  return { ps: out, stop: null };
 }
 
 interface Sio {
@@ -483,13 +498,19 @@ function expected(k: SessionCase): Expected {
         let ps: Pkt[];
         if (m.kind === 'http' || m.kind === 'raw') throw new Ambiguous();
         if (m.kind === 'body') {
-          const d = decodePayload(m.body, k.eio);
-          if (d === 'ambiguous') throw new Ambiguous();
-          if (d === 'invalid') {
+          // Packet by packet: those before what is invalid or ambiguous are handled first.
+          const d = streamPayload(m.body, k.eio);
+          for (const p of d.ps) {
+            if (over()) break;
+            packet(p);
+          }
+          if (over()) break;
+          if (d.stop === 'ambiguous') throw new Ambiguous();
+          if (d.stop === 'invalid') {
             end('parse error');
             break;
           }
-          ps = d.ok;
+          ps = [];
         } else if (m.kind === 't') {
           const s = utf8(m.data);
           if (s === null) throw new Ambiguous(); // the WebSocket fails with 1007

@@ -148,20 +148,59 @@ def batch(path, run):
 # ------------------------------------------------------------------------------ unit batches
 
 
+class _Body:
+    # What pdecode() gives a usocketio.polling.Poll in place of its engine.
+    def __init__(self, eio, body):
+        self.eio = eio
+        self.c = self
+        self.max_size = len(body) + 1
+        self.got = []
+        self.packet = self.got.append
+
+
+def pdecode(body, eio):
+    # The packets of a polling payload, as a GET response's body is cut (a read of 256 bytes at
+    # a time, packets across reads): usocketio.polling.Poll fed body as a Content-Length body.
+    import usocketio.polling as m
+    e = _Body(eio, body)
+    t = m.Poll(e, 'GET')
+    e.get = t
+    t.busy, t.close_after = True, False
+    t.begin(1, len(body))
+    post, m.post = m.post, lambda *a: None  # the engine's poll_done
+    try:
+        if not body:
+            t._done()
+        for i in range(0, len(body), len(t.buf)):
+            n = min(len(t.buf), len(body) - i)
+            t.buf[:n] = body[i:i + n]
+            t.i, t.n = 0, n
+            while t.busy and t.i < t.n:
+                t._parse()
+    finally:
+        m.post = post
+    return e.got
+
+
+def pencode(ps, eio):
+    from usocketio.polling import encode
+    n, pieces = encode(ps, eio)
+    assert n == min(len(ps), 16)
+    return b''.join(pieces)
+
+
 def unit(k):
     kind = k[0]
     if kind == 'pdec':
-        from usocketio.polling import decode
         try:
-            return ['ok', [spkt(p) for p in decode(unhexlify(k[1]), k[2])]]
+            return ['ok', [spkt(p) for p in pdecode(unhexlify(k[1]), k[2])]]
         except Exception as x:
             return err(x)
     if kind == 'penc':
-        from usocketio.polling import decode, encode
         ps = [unhexlify(p[1]).decode() if p[0] == 's' else unhexlify(p[1]) for p in k[1]]
-        b = encode(ps, k[2])
+        b = pencode(ps, k[2])
         try:
-            back = [spkt(p) for p in decode(b, k[2])]
+            back = [spkt(p) for p in pdecode(b, k[2])]
         except Exception as x:
             back = err(x)
         return ['ok', h(b), back]
