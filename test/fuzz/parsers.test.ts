@@ -321,7 +321,7 @@ const TARGETS: Target[] = [
     },
     calls: { base: 60, perByte: 1 },
     lines: { base: 900, perByte: 30 },
-    heap: { base: 8192, perByte: 192 },
+    heap: { base: 8192, perByte: 16, perCall: 256 },
   },
   {
     name: 'http101',
@@ -331,7 +331,7 @@ const TARGETS: Target[] = [
     documented: (o) => ['open', 'waiting', 'error'].includes(o),
     calls: { base: 4, perByte: 1 },
     lines: { base: 400, perByte: 30 },
-    heap: { base: 4096, perByte: 192 },
+    heap: { base: 4096, perByte: 16, perCall: 256 },
   },
   {
     name: 'url',
@@ -354,7 +354,7 @@ const TARGETS: Target[] = [
         documented,
         calls: { base: 16, perByte: 3 },
         lines: { base: 600, perByte: 60 },
-        heap: { base: 4096, perByte: 192 },
+        heap: { base: 4096, perByte: 16, perCall: 256 },
       },
       {
         name: `payload-eio${eio}`,
@@ -364,7 +364,7 @@ const TARGETS: Target[] = [
         documented,
         calls: { base: 16, perByte: 3 },
         lines: { base: 600, perByte: 60 },
-        heap: { base: 4096, perByte: 192 },
+        heap: { base: 4096, perByte: 16, perCall: 256 },
       },
     ];
   }),
