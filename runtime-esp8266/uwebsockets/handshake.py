@@ -120,15 +120,14 @@ def received(c, n):
     """Connection c read n bytes of the response into its buffer. Until the head is complete,
     ask for no more bytes than its end ("\\r\\n\\r\\n") may still be away, so that frames sent
     right after it stay in the socket; then judge it."""
-    h = c.head
-    h += memoryview(c.rbuf)[:n]  # in place (a bytearray): a long head read 4 bytes at a time is not copied at every read
-    e = bytes(h[-4:])
-    if e == b'\r\n\r\n':
-        c.error, c.subprotocol = verify(bytes(h[:-4]), *c.request)
+    h = c.head + c.rbuf[:n]
+    c.head = h
+    if h.endswith(b'\r\n\r\n'):
+        c.error, c.subprotocol = verify(h[:-4], *c.request)
     elif len(h) > 4096:
         c.error = 'response header over 4 KiB'
     else:
-        c.rpos, c.rend = 0, 1 if e.endswith(b'\r\n\r') else 2 if e.endswith(b'\r\n') else 3 if e.endswith(b'\r') else 4
+        c.rpos, c.rend = 0, 1 if h.endswith(b'\r\n\r') else 2 if h.endswith(b'\r\n') else 3 if h.endswith(b'\r') else 4
         return
     c.head = None
     c.rpos, c.rend = 0, 2

@@ -103,8 +103,7 @@ class Connection:
         self.data = self.text = self.wbuf = None
         self.opos = self.wpos = self.wend = 0
         self.close_reason = ''
-        self.carry = self.payload = b''  # carry: an incomplete code point ending the text so far
-        self.head = bytearray()  # the handshake response, as it is read
+        self.carry = self.payload = self.head = b''  # carry: an incomplete code point ending the text so far
         # The decoder reads into rbuf[rpos:rend]: the handshake response (while head is not None)
         # and each frame's header into hdr, a payload into its own buffer; rend 0 drops what comes.
         self.rbuf = self.hdr = bytearray(14)
