@@ -78,15 +78,6 @@ def due(m, o):
     return w
 
 
-def duration(s):
-    """Whole milliseconds of s seconds, for timers and timeouts. ValueError if negative or
-    536870 s (6.2 days) or more: ticks_add() takes at most 2**29 - 1 ms (ticks wrap at 2**30),
-    so CPython and MicroPython refuse the same durations."""
-    if not 0 <= s < 536870:
-        raise ValueError('duration not in 0 to 536870 s')
-    return int(s * 1000)
-
-
 def unload(name):
     """Forget module `name` so its code can be collected; the next import loads it again."""
     import sys

@@ -10,7 +10,13 @@ export async function memoryBench(root: string): Promise<void> {
   try {
     for (const job of JOBS) {
       console.log(job.name);
-      const [py, mpy] = [await runJobOn(root, job, servers, false), await runJobOn(root, job, servers, true)];
+      let py, mpy;
+      try {
+        [py, mpy] = [await runJobOn(root, job, servers, false), await runJobOn(root, job, servers, true)];
+      } catch (e) {
+        console.log(`  failed: ${(e as Error).message.split('\n').pop()}\n`);
+        continue;
+      }
       console.log(`  ${'step'.padEnd(38)} ${'runs'.padStart(4)}  ${'live'.padStart(9)} ${'allocated'.padStart(9)} ${'freed'.padStart(9)} ${'bound'.padStart(9)} ${'largest'.padStart(9)}  (.py; .mpy bound)`);
       for (const [i, s] of py.steps.entries()) {
         const m = mpy.steps[i];

@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TextDecoder, TextEncoder } from 'node:util';
 import * as P from './protocol.mjs';
+import { ESP8266_GENERIC, checkFirmwareSource, formatFirmwareFinding, type FirmwareFeatures } from '../analyses/firmware.ts';
 
 export interface DeviceOptions {
   /** Extra files to put in the VM filesystem, path → content (e.g. '/lib/fsm.py'). */
@@ -23,6 +24,11 @@ export interface DeviceOptions {
   stdout?: (text: string) => void;
   /** What the board writes to sys.stderr (default: process.stderr). */
   stderr?: (text: string) => void;
+  /**
+   * The firmware's missing features: a .py module (or script) that uses one is refused with
+   * ImportError when imported (or run). Default ESP8266_GENERIC; null checks nothing.
+   */
+  firmware?: FirmwareFeatures | null;
 }
 
 /** An uncaught Python exception; `traceback` is the text the board prints for it. */
@@ -50,6 +56,8 @@ interface HostSocket {
   queued: number;
   paused: boolean;
   closed: boolean;
+  /** Bytes written by the board that the host's TCP stack has taken (ST_ACCEPTED). */
+  accepted: number;
 }
 
 type FromWorker =
@@ -60,6 +68,7 @@ type FromWorker =
   | { t: 'req'; op: 'fetch'; id: number; max: number }
   | { t: 'req'; op: 'close'; id: number; unread: boolean }
   | { t: 'req'; op: 'resolve'; host: string }
+  | { t: 'req'; op: 'check'; path: string; source: string }
   | {
       t: 'req';
       op: 'tls';
@@ -115,6 +124,7 @@ export class SimDevice {
   private readonly decoders = new Map<number, TextDecoder>();
   private readonly stdout: (text: string) => void;
   private readonly stderr: (text: string) => void;
+  private readonly firmware: FirmwareFeatures | null;
   private errno: Errno | undefined;
   private replOutput: ((bytes: Uint8Array) => void) | undefined;
   private nextRid = 1;
@@ -124,6 +134,7 @@ export class SimDevice {
   private constructor(options: DeviceOptions) {
     this.stdout = options.stdout ?? ((s) => void process.stdout.write(s));
     this.stderr = options.stderr ?? ((s) => void process.stderr.write(s));
+    this.firmware = options.firmware === undefined ? ESP8266_GENERIC : options.firmware;
     let bootResolve!: () => void;
     let bootReject!: (e: Error) => void;
     this.ready = new Promise<void>((res, rej) => {
@@ -131,7 +142,7 @@ export class SimDevice {
       bootReject = rej;
     });
     this.worker = new Worker(WORKER_URL, {
-      workerData: { ctl: this.ctl.buffer, data: this.data.buffer, status: this.status.buffer, files: options.files ?? {} },
+      workerData: { ctl: this.ctl.buffer, data: this.data.buffer, status: this.status.buffer, files: options.files ?? {}, firmwareCheck: this.firmware !== null },
       execArgv: [],
       stdout: false,
       stderr: false,
@@ -261,7 +272,17 @@ export class SimDevice {
         break;
       case 'send': {
         const hs = this.sockets.get(m.id);
-        if (hs && !hs.closed) hs.stream.write(m.bytes);
+        if (hs && !hs.closed) {
+          const n = m.bytes.length;
+          // The callback runs once the bytes are handed to the TCP stack (or the write failed):
+          // then they leave the board's send buffer.
+          hs.stream.write(m.bytes, () => {
+            if (hs.closed) return;
+            hs.accepted = (hs.accepted + n) | 0;
+            this.setField(hs.slot, P.ST_ACCEPTED, hs.accepted);
+            this.bump();
+          });
+        }
         break;
       }
       case 'done': {
@@ -320,6 +341,15 @@ export class SimDevice {
       case 'tls':
         this.respond(this.startTls(m));
         break;
+      case 'check': {
+        const findings = this.firmware ? checkFirmwareSource(m.path, m.source, this.firmware) : [];
+        const first = findings[0];
+        const text = first ? formatFirmwareFinding(first, this.firmware ?? undefined) + (findings.length > 1 ? ` (and ${findings.length - 1} more)` : '') : '';
+        const b = new TextEncoder().encode(text);
+        this.data.set(b.subarray(0, P.DATA_CAP));
+        this.respond(b.length, b.length);
+        break;
+      }
     }
   }
 
@@ -396,13 +426,14 @@ export class SimDevice {
     // allowHalfOpen: lwIP keeps sending after the peer's FIN until the board closes the socket.
     // Nagle's algorithm stays on (Node's default), as in lwIP.
     const raw = new net.Socket({ allowHalfOpen: true });
-    const hs: HostSocket = { slot, raw, stream: raw, queue: [], queued: 0, paused: false, closed: false };
+    const hs: HostSocket = { slot, raw, stream: raw, queue: [], queued: 0, paused: false, closed: false, accepted: 0 };
     this.sockets.set(slot, hs);
     raw.on('error', (err) => this.setState(hs, P.S_ERROR, this.mapError(hs, err)));
     raw.on('connect', () => this.setState(hs, P.S_CONNECTED));
     this.listen(hs, raw);
     this.setField(slot, P.ST_QUEUED, 0);
     this.setField(slot, P.ST_TLS, P.TLS_NONE);
+    this.setField(slot, P.ST_ACCEPTED, 0);
     this.setState(hs, P.S_CONNECTING);
     raw.connect({ host: ip, port, family: 4 });
   }

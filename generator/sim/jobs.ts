@@ -306,19 +306,20 @@ export interface CompileFigures {
 
 /**
  * What compiling each runtime module from .py costs, each alone on a freshly booted device (as
- * the board does at import, on top of what is live then): heap allocated by compile() with the
- * collector off, and the largest block. Sorted largest first.
+ * the board does at import, on top of what is live then): heap allocated by compile() (the VM's, which the simulated board hides as __sim_compile__) with the
+ * collector off, and the largest block; `only` picks the modules. Sorted largest peak first.
  */
-export async function compileFigures(root: string): Promise<CompileFigures[]> {
+export async function compileFigures(root: string, only?: (path: string, source: string) => boolean): Promise<CompileFigures[]> {
   const files = await runtimeFiles(root, false);
   const out: CompileFigures[] = [];
   for (const [path, source] of Object.entries(files)) {
+    if (only && !only(path, source as string)) continue;
     let printed = '';
     const dev = await SimDevice.boot({ files, stdout: (s) => (printed += s) });
     try {
       await dev.exec(
         `${HARNESS}with open(${JSON.stringify(path)}) as f:\n    src = f.read()\n` +
-          `def _compile():\n    compile(src, ${JSON.stringify(path)}, 'exec')\n_steps = [_compile]`,
+          `def _compile():\n    __sim_compile__(src, ${JSON.stringify(path)}, 'exec')\n_steps = [_compile]`,
       );
       await dev.exec('gc.collect()');
       printed = '';

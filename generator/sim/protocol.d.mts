@@ -10,6 +10,8 @@ export declare const ST_STATE: number;
 export declare const ST_ERRNO: number;
 export declare const ST_QUEUED: number;
 export declare const ST_TLS: number;
+export declare const ST_ACCEPTED: number;
+export declare const SND_BUF: number;
 export declare const S_NEW: number;
 export declare const S_CONNECTING: number;
 export declare const S_CONNECTED: number;

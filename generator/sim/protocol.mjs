@@ -14,11 +14,16 @@ export const DATA_CAP = 256 * 1024;
 
 // status: Int32Array, STATUS_FIELDS int32s per socket slot; written by the host only.
 export const MAX_SOCKETS = 64;
-export const STATUS_FIELDS = 4;
+export const STATUS_FIELDS = 5;
 export const ST_STATE = 0; // one of the S_* states below
 export const ST_ERRNO = 1; // errno (VM numbering) when the state is S_ERROR
 export const ST_QUEUED = 2; // bytes received by the host and not yet fetched by the VM
 export const ST_TLS = 3; // TLS_* below
+export const ST_ACCEPTED = 4; // bytes written so far that the host's TCP stack has taken (wraps at 2^32)
+
+// lwIP's TCP send buffer on the ESP8266 (TCP_SND_BUF, 2 x MSS): what a socket can have written
+// and not yet taken by the TCP stack; a write waits for room (see README.md).
+export const SND_BUF = 2920;
 
 export const S_NEW = 0; // not connected (also: slot free)
 export const S_CONNECTING = 2;

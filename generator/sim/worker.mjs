@@ -109,6 +109,101 @@ function stashReserve(n) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Out-of-memory injection (board module `simfault`, for tests): a read that raises MemoryError
+// as the allocation of its result would on the board, or a read that returns its data and leaves
+// the heap locked (micropython.heap_lock: every allocation raises MemoryError) until the code
+// next calls into the board. Armed only inside simfault.run(), which releases the heap before
+// it returns or raises: an exception that reaches the top level with the heap locked would
+// stop the VM.
+
+const NOMEM = -100003; // result code: the read fails as its allocation would
+const fault = { lockAfter: 0, failAt: 0, locked: false, fired: 0 };
+// Looked up once: making a JavaScript reference to a Python object allocates, which a locked
+// heap refuses.
+const micropythonModule = mp.pyimport('micropython');
+const heapLock = micropythonModule.heap_lock;
+const heapUnlock = micropythonModule.heap_unlock;
+
+function faultRelease() {
+  if (!fault.locked) return;
+  fault.locked = false;
+  heapUnlock();
+}
+
+/** Whether this allocating read fails (counts the reads while simfault.run(fail_read=n) is armed). */
+function faultFails() {
+  if (fault.failAt > 0 && --fault.failAt === 0) {
+    fault.fired++;
+    return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the ESP8266 firmware lacks (generator/analyses/esp8266-generic.json): each .py module
+// is checked (on the host: the main thread runs the check) the first time it is imported, and
+// refused with ImportError naming what it uses. Checked files are remembered by path, time
+// and size. Off when the device is booted with `firmware: null`.
+
+const firmwareCheck = workerData.firmwareCheck !== false;
+/** @type {Map<string, { stamp: string, verdict: string | null }>} */
+const checked = new Map();
+
+function isFile(p) {
+  try {
+    return mp.FS.isFile(mp.FS.stat(p).mode);
+  } catch {
+    return false;
+  }
+}
+
+function isDir(p) {
+  try {
+    return mp.FS.isDir(mp.FS.stat(p).mode);
+  } catch {
+    return false;
+  }
+}
+
+/** The .py file the VM would load for a dotted name (as folders), or null (.mpy, a board module, none). */
+function sourceOf(rel) {
+  const cwd = mp.FS.cwd();
+  for (const dir of [cwd === '/' ? '' : cwd, '/board', '/lib']) {
+    const base = `${dir}/${rel}`;
+    if (isDir(base)) return dir !== '/board' && isFile(`${base}/__init__.py`) ? `${base}/__init__.py` : null;
+    if (isFile(`${base}.py`)) return dir === '/board' ? null : `${base}.py`;
+    if (isFile(`${base}.mpy`)) return null;
+  }
+  return null;
+}
+
+/** Why the board could not run this .py file (the first of what it uses that the firmware lacks), or null. */
+function firmwareVerdict(file) {
+  const st = mp.FS.stat(file);
+  const stamp = `${st.mtime?.getTime?.() ?? st.mtime}:${st.size}`;
+  const known = checked.get(file);
+  if (known && known.stamp === stamp) return known.verdict;
+  const source = mp.FS.readFile(file, { encoding: 'utf8' });
+  const n = hostCall({ t: 'req', op: 'check', path: file, source });
+  const verdict = n > 0 ? new TextDecoder().decode(shared.slice(0, n)) : null;
+  checked.set(file, { stamp, verdict });
+  return verdict;
+}
+
+/** For the import hook: the verdict on module `name` (and its packages), or on name.sub when sub is given. */
+function checkImport(name, sub) {
+  if (!firmwareCheck) return null;
+  if (sub === '*') return null;
+  const parts = (sub ? `${name}.${sub}` : name).split('.');
+  for (let i = sub ? parts.length : 1; i <= parts.length; i++) {
+    const file = sourceOf(parts.slice(0, i).join('/'));
+    const verdict = file ? firmwareVerdict(file) : null;
+    if (verdict) return verdict;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Requests to the main thread.
 
 function hostCall(msg, transfer) {
@@ -134,7 +229,7 @@ function waitChange(gen, deadline) {
 
 /**
  * @typedef {{ slot: number, timeout: number, started: boolean, rstHandled: boolean, badf: boolean,
- *   tls: boolean, dead: boolean, chunks: Uint8Array[], off: number, cached: number }} Sock
+ *   tls: boolean, dead: boolean, chunks: Uint8Array[], off: number, cached: number, sent: number }} Sock
  */
 /** @type {Map<number, Sock>} */
 const socks = new Map();
@@ -148,7 +243,7 @@ function sockNew() {
   if (slot < 0) return -E.ENOMEM;
   slotUsed[slot] = true;
   const h = nextHandle++;
-  socks.set(h, { slot, timeout: -1, started: false, rstHandled: false, badf: false, tls: false, dead: false, chunks: [], off: 0, cached: 0 });
+  socks.set(h, { slot, timeout: -1, started: false, rstHandled: false, badf: false, tls: false, dead: false, chunks: [], off: 0, cached: 0, sent: 0 });
   return h;
 }
 
@@ -256,6 +351,7 @@ function collector() {
 }
 
 function sockRead(s, n) {
+  if (faultFails()) return NOMEM;
   const c = collector();
   const r = streamRead(s, n, c.sink);
   return r < 0 ? r : c.finish(r);
@@ -267,6 +363,7 @@ function sockReadinto(s, addr, n) {
 
 function sockRecv(s, n) {
   if (n <= 0) return 0;
+  if (faultFails()) return NOMEM;
   const r = lowRead(s, n);
   if (typeof r === 'number') return r;
   heap().set(r, stashReserve(r.length));
@@ -275,6 +372,7 @@ function sockRecv(s, n) {
 
 /** mp_stream_unbuffered_readline: byte by byte up to and including '\n' (or `limit` bytes). */
 function sockReadline(s, limit) {
+  if (faultFails()) return NOMEM;
   const bytes = [];
   while (limit < 0 || bytes.length < limit) {
     const r = lowRead(s, 1);
@@ -294,21 +392,76 @@ function sockReadline(s, limit) {
   return bytes.length;
 }
 
-function sockWrite(s, addr, n) {
+/** Room in the board's send buffer: lwIP's tcp_sndbuf(). */
+function sndbuf(s) {
+  return P.SND_BUF - ((s.sent - st(s, P.ST_ACCEPTED)) | 0);
+}
+
+/** Why a write cannot go out now: a negative errno, 0 (axTLS: nothing written), or null. */
+function writeBlocked(s) {
   if (s.badf) return -E.EBADF;
   const state = st(s, P.ST_STATE);
-  if (s.tls) {
-    if (s.dead || state === P.S_ERROR) return 0; // axTLS: write on a lost connection gives 0
-  } else {
-    if (!s.started) return -E.ENOTCONN;
-    // After a read consumed ECONNRESET the board writes through a NULL pcb (undefined
-    // behaviour); the simulator keeps raising ECONNRESET instead.
-    if (state === P.S_ERROR) return s.rstHandled ? -E.ECONNRESET : -st(s, P.ST_ERRNO);
+  if (s.tls) return s.dead || state === P.S_ERROR ? 0 : null; // axTLS: write on a lost connection gives 0
+  if (!s.started) return -E.ENOTCONN;
+  // After a read consumed ECONNRESET the board writes through a NULL pcb (undefined
+  // behaviour); the simulator keeps raising ECONNRESET instead.
+  if (state === P.S_ERROR) return s.rstHandled ? -E.ECONNRESET : -st(s, P.ST_ERRNO);
+  return null;
+}
+
+/**
+ * One lwip_tcp_send: with no room, a non-blocking socket gets EAGAIN, a blocking one waits (per
+ * its timeout: ETIMEDOUT) for at least 16 bytes of room; then what fits is written. Returns
+ * the count written or a negative errno.
+ */
+function tcpSend(s, addr, n) {
+  const blocked = writeBlocked(s);
+  if (blocked !== null) return blocked;
+  let room = sndbuf(s);
+  if (room === 0) {
+    if (s.timeout === 0) return -E.EAGAIN;
+    const deadline = s.timeout < 0 ? Infinity : performance.now() + s.timeout;
+    for (;;) {
+      const gen = Atomics.load(ctl, P.CTL_GEN);
+      const now = writeBlocked(s);
+      if (now !== null) return now;
+      room = sndbuf(s);
+      if (room >= 16) break; // lwIP waits for 16 bytes of room, to avoid tiny segments
+      if (performance.now() >= deadline) return -E.ETIMEDOUT;
+      waitChange(gen, deadline);
+    }
   }
-  const bytes = heap().slice(addr, addr + n);
+  const k = Math.min(room, n);
+  const bytes = heap().slice(addr, addr + k);
   flushOut();
   port.postMessage({ t: 'send', id: s.slot, bytes }, [bytes.buffer]);
-  return n;
+  s.sent = (s.sent + k) | 0;
+  return k;
+}
+
+/** Stream write (mp_stream_rw): sends until all is written; EAGAIN after some bytes ends it early. */
+function sockWrite(s, addr, n) {
+  let done = 0;
+  while (done < n) {
+    const r = tcpSend(s, addr + done, n - done);
+    if (r < 0) return r === -E.EAGAIN && done > 0 ? done : r;
+    if (r === 0) break;
+    done += r;
+  }
+  return done;
+}
+
+/** socket.sendall (lwip_socket_sendall): non-blocking, all of it fits now or EAGAIN with nothing sent. */
+function sockSendall(s, addr, n) {
+  if (s.timeout === 0 && writeBlocked(s) === null && n > sndbuf(s)) return -E.EAGAIN;
+  let done = 0;
+  while (done < n) {
+    const r = tcpSend(s, addr + done, n - done);
+    if (r < 0) return r;
+    if (r === 0) break;
+    done += r;
+  }
+  return done;
 }
 
 function sockConnect(s, ip, portNum) {
@@ -360,9 +513,9 @@ function readiness(s, mask) {
     case P.S_CONNECTING:
       return 0;
     case P.S_CONNECTED:
-      return (data ? mask & POLLIN : 0) | (mask & POLLOUT);
+      return (data ? mask & POLLIN : 0) | (sndbuf(s) > 0 ? mask & POLLOUT : 0);
     case P.S_PEER_CLOSED:
-      return mask & (POLLIN | POLLOUT);
+      return (mask & POLLIN) | (sndbuf(s) > 0 ? mask & POLLOUT : 0);
     case P.S_ERROR:
       if (s.rstHandled) return (mask & POLLIN) | POLLHUP;
       if (st(s, P.ST_ERRNO) === E.ECONNRESET) return (mask & (POLLIN | POLLOUT)) | POLLERR | POLLHUP;
@@ -462,6 +615,8 @@ const hostFunctions = {
   readinto: withSock(sockReadinto),
   readline: withSock(sockReadline),
   write: withSock(sockWrite),
+  send: withSock((s, addr, n) => tcpSend(s, addr, n)),
+  sendall: withSock(sockSendall),
   close: sockClose,
   poll,
   resolve,
@@ -496,10 +651,32 @@ const hostFunctions = {
     if (us > 0) Atomics.wait(sleepCell, 0, 0, us / 1000);
     return 0;
   },
+  check_import: checkImport,
+  fault_arm: (lockAfter, failAt) => {
+    fault.lockAfter = lockAfter;
+    fault.failAt = failAt;
+    fault.fired = 0;
+    return 0;
+  },
+  // After a read returned data (its result already made): lock the heap if this is the read.
+  fault_read: () => {
+    if (fault.lockAfter > 0 && --fault.lockAfter === 0) {
+      heapLock();
+      fault.locked = true;
+      fault.fired++;
+    }
+    return 0;
+  },
+  fault_disarm: () => {
+    fault.lockAfter = 0;
+    fault.failAt = 0;
+    return fault.fired;
+  },
 };
 
 for (const [name, fn] of Object.entries(hostFunctions)) {
   hostFunctions[name] = (...args) => {
+    faultRelease(); // any call into the board ends a simfault lock
     try {
       const r = fn(...args);
       return r === undefined ? null : r;
@@ -510,6 +687,14 @@ for (const [name, fn] of Object.entries(hostFunctions)) {
   };
 }
 mp.registerJsModule('_simhost', hostFunctions);
+// Board modules reach the host functions through a plain Python object holding a reference to
+// each: looking an attribute up on the JavaScript module makes a new proxy object, which a
+// locked heap (simfault) refuses.
+mp.runPython(
+  'import sys, _simhost\nclass _Host:\n    pass\n_h = _Host()\n' +
+    Object.keys(hostFunctions).map((n) => `_h.${n} = _simhost.${n}\n`).join('') +
+    "sys.modules['_simhost'] = _h\ndel sys, _simhost, _Host, _h\n",
+);
 
 // ---------------------------------------------------------------------------------------------
 // Filesystem: board modules in /board (ahead of the VM's frozen modules and /lib), user files.
@@ -530,6 +715,53 @@ function writeFile(path, data) {
   mkdirs(path.slice(0, path.lastIndexOf('/')));
   mp.FS.writeFile(path, data);
 }
+
+// Installed after the board modules are imported: an import hook (builtins.__import__) that
+// refuses the VM's bridges to JavaScript (`js`, `jsffi`, and `_simhost`, the board modules'
+// host functions) and, through check_import, modules that use what the ESP8266 firmware lacks;
+// and builtins the firmware does not have (compile, execfile, complex; pow with three
+// arguments) replaced by ones that fail as the board does. The hook allocates nothing, so heap
+// figures of imports are unchanged. runFile uses the VM's compile, kept as __sim_compile__.
+const BOARD_GUARD = `
+def __sim_guard__():
+    import builtins, sys, _simhost
+    imp = builtins.__import__
+    check = _simhost.check_import
+    modules = sys.modules
+    bridges = ('js', 'jsffi', '_simhost')
+    def __import__(name, globals=None, locals=None, fromlist=None, level=0):
+        if name in bridges:
+            raise ImportError("no module named '%s'" % name)
+        if level == 0:
+            if name not in modules:
+                why = check(name, None)
+                if why:
+                    raise ImportError(why)
+            if fromlist:
+                for sub in fromlist:
+                    why = check(name, sub)
+                    if why:
+                        raise ImportError(why)
+        return imp(name, globals, locals, fromlist, level)
+    builtins.__import__ = __import__
+    def missing(name):
+        def f(*args, **kw):
+            raise NameError("name '%s' isn't defined" % name)
+        return f
+    builtins.__sim_compile__ = builtins.compile
+    builtins.compile = missing('compile')
+    builtins.execfile = missing('execfile')
+    builtins.complex = missing('complex')
+    p = builtins.pow
+    def pow(x, y, *z):
+        if z:
+            raise TypeError('function takes 2 positional arguments but 3 were given')
+        return p(x, y)
+    builtins.pow = pow
+    del modules['_simhost']
+__sim_guard__()
+del __sim_guard__
+`;
 
 const boardDir = fileURLToPath(new URL('./board/', import.meta.url));
 const boardModules = [];
@@ -552,10 +784,21 @@ const heapBefore = gcModule.mem_alloc();
 mp.runPython(
   "import sys\nsys.path[:] = ['', '/board', '.frozen', '/lib']\n" +
     boardModules.map((m) => `__import__(${JSON.stringify(m)})`).join('\n') +
-    '\ndel sys\n',
+    '\ndel sys\n' +
+    BOARD_GUARD,
 );
 gcModule.collect();
 const boardHeapBytes = gcModule.mem_alloc() - heapBefore;
+
+// No way from Python to the worker's JavaScript: the VM's `js` module (JavaScript's globals)
+// finds nothing, and JavaScript functions reached through a proxy (the host functions, or
+// objects made with jsffi) have no `constructor` to compile code with. Together with the import
+// hook above (no `js`, `jsffi`, `_simhost`), a script cannot reach the host's files or
+// processes. This is defence in depth for scripts one means to run, not a security boundary.
+globalThis.proxy_js_ref[0] = Object.freeze(Object.create(null));
+for (const f of [function () {}, async function () {}, function* () {}, async function* () {}]) {
+  Object.defineProperty(Object.getPrototypeOf(f), 'constructor', { value: undefined });
+}
 
 // ---------------------------------------------------------------------------------------------
 // REPL mode: the VM's event-driven REPL fed byte by byte, as the board's UART feeds its REPL.
@@ -625,7 +868,7 @@ const STDIN_FRAME = '  File "<stdin>", line 1, in <module>\n';
 
 function runFileCode(path) {
   const p = JSON.stringify(path);
-  return `exec(compile(open(${p}).read(), ${p}, 'exec'), globals())`;
+  return `exec(__sim_compile__(open(${p}).read(), ${p}, 'exec'), globals())`;
 }
 
 port.on('message', (m) => {
@@ -649,10 +892,13 @@ port.on('message', (m) => {
         reply = { json: JSON.stringify(f(...m.args) ?? null) };
         break;
       }
-      case 'runFile':
-        mp.runPython(runFileCode(m.path));
+      case 'runFile': {
+        const file = m.path.startsWith('/') ? m.path : `${mp.FS.cwd().replace(/\/$/, '')}/${m.path}`;
+        const verdict = firmwareCheck && isFile(file) ? firmwareVerdict(file) : null;
+        mp.runPython(verdict ? `raise ImportError(${JSON.stringify(verdict)})` : runFileCode(m.path));
         reply = {};
         break;
+      }
       case 'writeFile':
         writeFile(m.path, m.data);
         reply = {};

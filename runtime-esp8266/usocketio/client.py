@@ -221,9 +221,9 @@ class Client:
             if t > 4:
                 from usocketio.binary import reconstruct
                 data = reconstruct(data, a)
-        except Exception:  # whatever the decoders raise: json's errors differ by port
-            self.partial = None
-            return self.engine.bad()
+        except Exception as x:  # whatever the decoders raise (json's errors differ by port)
+            self.partial = None  # out of memory, as any failure to receive, is a transport error
+            return self.engine.fail('transport error') if isinstance(x, MemoryError) else self.engine.bad()
         ns = self.nsps.get(nsp)
         if ns:
             post(N, ns, _E_CONNECTED if t == 0 else _E_SERVER_DISCONNECT if t == 1 else

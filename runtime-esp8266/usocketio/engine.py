@@ -6,7 +6,7 @@
 # packet; what a session does once (open, probe, upgrade, close) is in usocketio.transport, and
 # HTTP long-polling in usocketio.polling, both imported when needed. Nothing here waits: the
 # client's loop waits on sockets() and due() and calls pump().
-from fsm import const, due, fire, start, ticks_diff, ticks_ms
+from fsm import const, due, fire, start
 import engineio_fsm as E
 import engineio_heartbeat_fsm as H
 
@@ -26,7 +26,6 @@ _G_CAN_UPGRADE = const(1)
 _G_BUFFERED = const(2)
 _G_DRAINING = const(3)
 _G_QUIET = const(4)
-_A_POLL = const(3)
 _A_POST = const(4)
 _A_BUFFER = const(5)
 _A_DELIVER = const(9)
@@ -119,7 +118,7 @@ class Engine:
     # transports, headers, ssl, timeout, max_size) and hears about the session through
     # c.up(what, data).
 
-    get = posting = ws = probe = hb = sid = reason = error = max_payload = None
+    get = posting = ws = probe = hb = sid = reason = error = None
     probed = False  # whether the probe WebSocket has sent its ping probe
 
     def __init__(self, c):
@@ -148,18 +147,6 @@ class Engine:
         """Fire what is due of the session's timers; milliseconds until the next (0: one fired)."""
         w = tick(E, self)
         return earliest(w, self.hb and tick(H, self.hb))
-
-    def budget(self):
-        """Milliseconds until the session's next deadline (its timers', the heartbeat's),
-        at most the client's timeout: how long a write may block. At least half a second, so
-        that a write on a busy machine is not taken for a peer that stopped reading (the
-        deadline's timer fires at the next step anyway)."""
-        w = self.c.timeout
-        for o in (self, self.hb):
-            for t in o.timers if o else ():
-                if t is not None:
-                    w = min(w, ticks_diff(t, ticks_ms()))
-        return max(w, 500)
 
     def fail(self, why, ev=_E_TRANSPORT_ERROR, error=None):
         # The first reason the session ends for is the one reported.
@@ -193,12 +180,9 @@ class Engine:
                 self.buf.append(self.x)
             elif a == _A_POST:
                 self._post()
-            elif a == _A_POLL:
-                if not self.get.busy:
-                    self.get.request()
             elif a == _A_FEED_HEARTBEAT:
                 post(H, self.hb, _E_SERVER_PING if self.x == '2' else _E_SERVER_PONG)
-            else:  # opening, probing, upgrading, closing: what a session does once
+            else:  # opening, probing, upgrading, closing, polling
                 import usocketio.transport as t
                 t.act(self, a)
         except (OSError, MemoryError) as x:  # out of memory too: the session fails, not the loop
@@ -212,11 +196,9 @@ class Engine:
                     return self.fail('transport close')
                 p = b.pop(0)
                 self.ws.send(p if isinstance(p, str) or self.eio == 4 else b'\x04' + p)
-        elif b and not self.posting.busy:
-            from usocketio.polling import encode
-            n, body = encode(b, self.eio, self.max_payload)
-            self.posting.request(body)
-            del b[:n]
+        elif b:
+            from usocketio.polling import flush
+            flush(self)
 
     def pump(self):
         """Read, without waiting, what the transports have, and handle it packet by packet;
@@ -228,18 +210,22 @@ class Engine:
         if self.probe:
             import usocketio.transport as t
             k = t.probe(self) or k
-        for n in range(32):  # frames per call at most: a busy server must not starve the timers
-            w = self.ws
-            if not w:
-                break
-            r = w.step(-1)
-            m, w.msg = w.msg, None
-            if m is not None:
-                self.packet(m)
-            elif not w.open:
-                self.fail('transport close')
-            if r is None:
-                break
+        try:
+            for n in range(32):  # frames per call at most: a busy server must not starve the timers
+                w = self.ws
+                if not w:
+                    break
+                r = w.step(-1)
+                m, w.msg = w.msg, None
+                if m is not None:
+                    self.packet(m)
+                elif not w.open:
+                    self.fail('transport close')
+                if r is None:
+                    break
+                k = True
+        except MemoryError as x:  # as any failure to receive: the session ends, the loop goes on
+            self.fail('transport error', error=x)
             k = True
         return k
 
@@ -251,12 +237,8 @@ class Engine:
         t = p[:1]
         if t == '4':
             post(E, self, _E_MESSAGE, p[1:])
-        elif t == '2':
-            post(E, self, _E_PING, t)
-        elif t == '3':
-            post(E, self, _E_PONG, t)
-        elif t == '6':
-            post(E, self, _E_NOOP)
+        elif t and t in '236':
+            post(E, self, (_E_PING, _E_PONG, _E_NOOP)['236'.find(t)], t)
         elif t == '1':
             self.fail('transport close', _E_CLOSE_PACKET)
         elif t == '0':

@@ -80,7 +80,7 @@ class Poll:
         # A peer that stops reading must not hold the loop: the writes may take until the
         # session's next deadline, then they fail (OSError: a transport error). (MicroPython's
         # TLS sockets have no timeout: their writes block.)
-        end = ticks_add(ticks_ms(), self.e.budget())
+        end = ticks_add(ticks_ms(), _budget(self.e))
         w = getattr(s, 'send', None) or s.write
         for d in self.req:
             d = memoryview(d)
@@ -274,6 +274,8 @@ class Poll:
         b = len(p) and p[0] == 98  # b: base64 (protocol 3: b4)
         try:
             p = a2b_base64(p[2 if e.eio == 3 else 1:]) if b else str(p, 'utf-8')
+        except MemoryError:
+            raise
         except Exception:  # binascii's error is not a ValueError on every port
             raise ValueError('packet')
         e.packet(p)
@@ -294,6 +296,19 @@ class Poll:
         if self.sock:
             self.sock.close()
             self.sock = None
+
+
+def _budget(e):
+    # Milliseconds until engine e's next deadline (its timers', the heartbeat's), at most the
+    # client's timeout: how long a write may block. At least half a second, so that a write on
+    # a busy machine is not taken for a peer that stopped reading (the deadline's timer fires
+    # at the next step anyway).
+    w = e.c.timeout
+    for o in (e, e.hb):
+        for t in o.timers if o else ():
+            if t is not None:
+                w = min(w, ticks_diff(t, ticks_ms()))
+    return max(w, 500)
 
 
 def _int(b, base):
@@ -317,10 +332,20 @@ def pump(e):
             except ValueError:  # a body that is not Engine.IO
                 e.bad()
                 return True
-            except OSError as x:
+            except (OSError, MemoryError) as x:  # out of memory too: the session fails, not the loop
                 e.fail('transport error', error=x)
                 return True
     return got
+
+
+def flush(e):
+    """Engine e's post action on polling: what it has buffered goes in a POST, unless one is
+    out; as much as the server's maxPayload (from the handshake, which comes first) takes."""
+    b = e.buf
+    if not e.posting.busy:
+        n, body = encode(b, e.eio, e.max_payload)
+        e.posting.request(body)
+        del b[:n]
 
 
 def encode(packets, eio, limit=None):

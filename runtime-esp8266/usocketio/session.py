@@ -2,7 +2,7 @@
 # Engine.IO sessions, wait out the reconnection backoff, join and leave namespaces. Imported
 # when one of these happens, so the loop's steady work (usocketio.client) stays small.
 import json
-from fsm import const, ticks_add, ticks_diff, ticks_ms
+from fsm import const, ticks_add, ticks_diff, ticks_ms, unload
 from usocketio.engine import Engine, post
 import socketio_manager_fsm as M
 import socketio_namespace_fsm as N
@@ -23,6 +23,7 @@ _E_SESSION_OPEN = const(0)
 _E_SESSION_LOST = const(4)
 _E_REFUSED = const(2)
 _S_CONNECTING = const(1)
+_S_CONNECTED = const(2)
 _S_REFUSED = const(3)
 _A_SEND_CONNECT = const(0)
 _A_CONFIRM = const(1)
@@ -174,10 +175,20 @@ def act(c, a):
         c.engine.close()
 
 
+def settle(c):
+    """Drop this module once client c's session runs on WebSocket and every namespace has its
+    answer: what it does is rare from then on (it is imported again when needed)."""
+    e = c.engine
+    if e and e.ws and not e.get and all(n.state >= _S_CONNECTED for n in c.nsps.values()):
+        unload(__name__)
+
+
 def namespace_act(ns, a):
     """Namespace ns's action a, for those that join and leave."""
     c = ns.c
     x = ns.x
+    if a == _A_CONFIRM or a == _A_REFUSE:
+        settle(c)
     if a == _A_CONFIRM:
         d = x[1]
         ns.sid = d.get('sid') if isinstance(d, dict) else c.engine.sid

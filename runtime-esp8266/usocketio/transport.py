@@ -1,5 +1,6 @@
 # usocketio/transport.py: what an Engine.IO session does once: open its first transport, probe
-# and upgrade to WebSocket, say goodbye and close. Imported when one of these actions runs.
+# and upgrade to WebSocket, say goodbye and close; and, while it polls, each new poll. Imported
+# when one of these actions runs.
 import json
 from fsm import const, unload
 from usocketio.engine import FAILED, LOST, OPEN, Heartbeat, post
@@ -10,6 +11,7 @@ import engineio_heartbeat_fsm as H
 _E_HANDSHAKE = const(0)
 _A_ACCEPT_HANDSHAKE = const(1)
 _A_REJECT = const(2)
+_A_POLL = const(3)
 _A_LOST = const(11)
 _E_PROBE_FAILED = const(9)
 _A_OPEN_TRANSPORT = const(0)
@@ -39,14 +41,17 @@ def handshake(e, p):
 
 def act(e, a):
     """Engine e's action a."""
-    if a == _A_ACCEPT_HANDSHAKE:
+    if a == _A_POLL:  # (this module stays while the session polls)
+        if not e.get.busy:
+            e.get.request()
+    elif a == _A_ACCEPT_HANDSHAKE:
         h = e.x
         e.sid = h['sid']
         e.max_payload = h['maxPayload']
         e.hb = Heartbeat(e, h['pingInterval'], h['pingTimeout'])
         e.c.up(OPEN, None)
         if e.ws:
-            _steady()
+            _steady(e)
     elif a == _A_REJECT:
         e.c.up(FAILED, e.reason or 'timeout')
     elif a == _A_LOST:
@@ -68,7 +73,7 @@ def act(e, a):
         e.ws, e.probe = e.probe, None
         e.ws.send('5')
         _close_polling(e)
-        _steady()
+        _steady(e)
     elif a == _A_SAY_GOODBYE:
         if e.ws and e.ws.open:
             e.ws.close()  # the closing handshake, bounded by its close_timeout
@@ -86,11 +91,14 @@ def act(e, a):
             post(H, e.hb, _E_SESSION_END)
 
 
-def _steady():
+def _steady(e):
     # The session runs on WebSocket: drop the code that opens, upgrades and polls until it is
-    # needed again (its heap goes back to the application).
-    for m in ('usocketio.polling', 'usocketio.transport', 'usocketio.session', 'dial'):
+    # needed again (its heap goes back to the application); usocketio.session goes too once
+    # the namespaces have their answers (now, or when the last comes).
+    for m in ('usocketio.polling', 'usocketio.transport', 'dial'):
         unload(m)
+    if all(n.state >= 2 for n in e.c.nsps.values()):  # 2: socketio_namespace's connected, and after
+        unload('usocketio.session')
 
 
 def probe(e):
@@ -98,9 +106,14 @@ def probe(e):
     probe): the handshake goes on in the loop, then '2probe' goes out and '3probe' is awaited.
     True if anything arrived."""
     w = e.probe
-    r = w.step(-1)
-    while r and not (w.open or w.error or e.probed):  # the handshake response, a few bytes a step
+    try:
         r = w.step(-1)
+        while r and not (w.open or w.error or e.probed):  # the handshake response, a few bytes a step
+            r = w.step(-1)
+    except Exception as x:  # whatever reading it raised (a header that is not UTF-8, no memory): it failed
+        r = 0
+        w.open = False
+        w.error = w.error or repr(x)
     if not (w.open or w.error or e.probed):  # still connecting
         return r is not None
     m, w.msg = w.msg, None

@@ -13,8 +13,7 @@
 # Timers are checked on every step, so data that keeps coming cannot hold them off.
 # The same code runs on CPython.
 from errno import EAGAIN, ETIMEDOUT
-from fsm import const, due, duration, ticks_add, ticks_diff, ticks_ms
-from select import POLLIN, POLLOUT
+from fsm import const, due, ticks_add, ticks_diff, ticks_ms
 from uwebsockets.protocol import Connection, ConnectionClosed, HandshakeError  # noqa: F401 (API)
 import websocket_fsm as W
 
@@ -25,18 +24,16 @@ _FINAL = const(6)
 
 
 def connect(uri, *args, **kw):
-    """connect(uri, headers=None, subprotocols=None, timeout=None, max_size=8192, ssl=None,
-    wait=True): open a WebSocket connection to a ws:// or wss:// URL; return the Websocket once
-    the opening handshake has succeeded (without wait: once its request is sent; step() then
-    completes it, and `open` or `error` tells how it went).
-
-    headers: extra request headers (dict or (name, value) pairs); subprotocols: names to offer;
-    timeout: seconds for the TCP connect and for the handshake each; max_size: the longest
-    message accepted, in bytes (a longer one closes the connection with 1009; the default is
-    what a board's heap can hold); ssl: an SSLContext for wss:// (default: the platform's).
-    Raises HandshakeError or OSError; ValueError for a bad URL, header or subprotocol (control
-    characters included) or timeout, before connecting.
-    """
+    # connect(uri, headers=None, subprotocols=None, timeout=None, max_size=8192, ssl=None,
+    # wait=True): open a WebSocket connection to a ws:// or wss:// URL; return the Websocket
+    # once the opening handshake has succeeded (without wait: once its request is sent; step()
+    # then completes it, and `open` or `error` tells how it went). headers: extra request
+    # headers (dict or (name, value) pairs); subprotocols: names to offer; timeout: seconds for
+    # the TCP connect and for the handshake each; max_size: the longest message accepted, in
+    # bytes (a longer one closes the connection with 1009; the default is what a board's heap
+    # can hold); ssl: an SSLContext for wss:// (default: the platform's). Raises HandshakeError
+    # or OSError; ValueError for a bad URL, header or subprotocol (control characters included)
+    # or timeout, before connecting.
     import uwebsockets.handshake as hs  # connect-time code (defaults included), dropped once the handshake is over
     return hs.connect(Websocket, uri, *args, **kw)
 
@@ -50,30 +47,37 @@ class Websocket(Connection):
     open = False  # kept up to date by step()
 
     def settimeout(self, timeout):
-        """Seconds recv() may wait before raising OSError(ETIMEDOUT), and send(), ping() may
-        take to write (then the connection fails: 1006); None waits for ever. ValueError if
-        negative or over 2**29 - 1 ms (about 6.2 days: ticks wrap at 2**30), on every port."""
-        self.timeout = None if timeout is None else duration(timeout)
-
-    def _end(self):
-        return None if self.timeout is None else ticks_add(ticks_ms(), self.timeout)
-
-    def _left(self, end, t):
-        # Milliseconds left until end (ticks_ms; None: no deadline) for the next step; t is
-        # what the last step had: if that was 0, the deadline has passed though data kept
-        # coming (so the step did not wait), and it is handled as a wait that timed out.
-        if t == 0:
-            self._expired()
-        return None if end is None else max(0, ticks_diff(end, ticks_ms()))
+        # Seconds recv() may wait before raising OSError(ETIMEDOUT), and send(), ping() may take
+        # to write (then the connection fails: 1006); None waits for ever. ValueError if
+        # negative or over 2**29 - 1 ms (about 6.2 days: ticks wrap at 2**30), on every port.
+        if timeout is not None and not 0 <= timeout < 536870:  # seconds: ticks_add() takes 2**29 - 1 ms
+            raise ValueError('timeout')
+        self.timeout = timeout and int(timeout * 1000)
 
     def recv(self):
-        end = self._end()
-        t = -1
-        while self.msg is None and self.state < _FINAL:
-            t = self._left(end, t)
-            self.step(t)
+        self._run(0)
         m, self.msg = self.msg, None
         return m
+
+    def _run(self, what):
+        # Step until what is done: a message received (0), what is queued written (1), or the
+        # connection closed (8: close_timeout bounds it); else within the timeout. A deadline
+        # that passes while data keeps coming (so no step waited) counts as a wait timed out.
+        # At the deadline a write still unfinished fails the connection (1006); else
+        # OSError(ETIMEDOUT), and the connection stays as it is.
+        end = None if self.timeout is None or what == 8 else ticks_add(ticks_ms(), self.timeout)
+        t = -1
+        while self.state < _FINAL and (self.msg is None if what == 0 else what == 8 or self.out is not None):
+            try:
+                if t == 0:
+                    raise OSError(ETIMEDOUT, 'timed out')
+                t = None if end is None else max(0, ticks_diff(end, ticks_ms()))
+                self.step(t)
+            except OSError:  # (only ETIMEDOUT comes out of step())
+                if self.out is None:
+                    raise
+                import uwebsockets.closing as c
+                c.stalled(self)
 
     def __enter__(self):
         return self
@@ -84,57 +88,40 @@ class Websocket(Connection):
     def _request(self, ev, outgoing):
         # send(), ping() and close() queue their frame; write it now (within the timeout), and
         # take in what has arrived meanwhile. close() then waits for the closing handshake and
-        # the TCP close (close_timeout bounds both).
+        # the TCP close.
         Connection._request(self, ev, outgoing)
-        end = None if outgoing[0] == 8 else self._end()
-        t = -1
-        while (self.out is not None or outgoing[0] == 8) and self.state < _FINAL:
-            t = self._left(end, t)
-            self.step(t)
+        self._run(outgoing[0] if outgoing[0] == 8 else 1)
         if self.state >= _FINAL and outgoing[0] != 8 and self.error:
             raise ConnectionClosed(self.error)
 
-    def _expired(self):
-        # A wait reached its deadline: a write still unfinished fails the connection; else
-        # OSError(ETIMEDOUT), and the connection stays as it is.
-        if self.out is None:
-            raise OSError(ETIMEDOUT, 'timed out')
-        self.error = self.error or 'write timed out'
-        self.received(0)  # as if the server had closed the connection: 1006
-        self.sock.close()
-        self.open = False
-
     def step(self, ms):
-        """Write what is queued, as far as the socket takes it; then, unless the connection is
-        open and a message waits in `msg`, read what is there (one frame's worth at most) and
-        decode it, and return how many bytes that was (0: the server closed); then run a timer
-        that is due. If nothing was written or read, wait: ms None until a timer is due (or for ever);
-        ms >= 0 at most that long, then OSError(ETIMEDOUT), or, if a write is still
-        unfinished, fail the connection (1006); ms < 0 not at all, and return None. For event
-        loops that watch `sock` along with other sockets."""
+        # Write what is queued, as far as the socket takes it; then, unless the connection is
+        # open and a message waits in `msg`, read what is there (one frame's worth at most) and
+        # decode it, and return how many bytes that was (0: the server closed); then run a timer
+        # that is due. If nothing was written or read, wait: ms None until a timer is due (or
+        # for ever); ms >= 0 at most that long, then OSError(ETIMEDOUT); ms < 0 not at all, and
+        # return None. For event loops that watch `sock` along with other sockets (`out` is not
+        # None while anything waits to be written).
         s = self.sock
         n = None
         k = 0  # bytes written
         try:
-            b = self.output()
-            while b:  # write
-                try:
-                    w = s.send(b) if hasattr(s, 'send') else s.write(b)
-                except OSError as e:
-                    if e.errno not in (EAGAIN, 2, 3):  # 2, 3: CPython's ssl.SSL_ERROR_WANT_READ, _WRITE
-                        raise
-                    w = None
-                if not w:  # the socket takes no more now
-                    break
-                self.sent(w)
-                k += w
+            try:  # write
                 b = self.output()
+                while b:
+                    w = s.send(b) if hasattr(s, 'send') else s.write(b)
+                    if not w:  # the socket takes no more now
+                        break
+                    k += w
+                    b = self.output(w)
+            except OSError as e:
+                if e.errno not in (EAGAIN, 2, 3):  # 2, 3: CPython's ssl.SSL_ERROR_WANT_READ, _WRITE
+                    raise
             # A message waiting in msg holds up reading while open; once closing, data frames
             # are ignored (the spec), so read on: close() must see the server's Close. Nor is
             # anything read while over 512 bytes wait to be written: a peer that sends Pings
             # and reads nothing must not grow the queue of Pongs.
-            r = (self.msg is None or self.state >= _S_OPEN_END) and self.state < _FINAL and \
-                (self.out is None or len(self.out) - self.opos < 512)
+            r = (self.msg is None or self.state >= _S_OPEN_END) and self.state < _FINAL and len(self.out or b'') < self.opos + 512
             if r:
                 try:
                     b = self.buffer()
@@ -148,9 +135,9 @@ class Websocket(Connection):
             w = due(W, self) if self.state < _FINAL else 0  # on every step: data must not starve timers
             if n is None and not k and w != 0 and (ms is None or ms >= 0):  # nothing done: wait
                 t = w if ms is None or w is not None and w < ms else ms
-                self.poller.modify(s, (POLLIN if r else 0) | (POLLOUT if self.out is not None else 0))
+                self.poller.modify(s, (1 if r else 0) | (4 if self.out is not None else 0))  # POLLIN, POLLOUT (the same everywhere)
                 if not self.poller.poll(-1 if t is None else t) and t == ms:
-                    self._expired()
+                    raise OSError(ETIMEDOUT, 'timed out')
         except OSError as e:
             if e.errno == ETIMEDOUT:
                 raise

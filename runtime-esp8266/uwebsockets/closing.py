@@ -16,9 +16,9 @@ _A_CLOSE_TCP = const(17)
 def payload_ok(p):
     """Is p a valid Close payload: empty, or a status code allowed on the wire (1000-1003,
     1007-1014, 3000-4999; 7.4) and a UTF-8 reason of at most 123 bytes?"""
-    from uwebsockets.protocol import _utf8
+    from uwebsockets.utf8 import valid
     c = len(p) > 1 and p[0] << 8 | p[1]
-    return not p or len(p) < 126 and (999 < c < 1004 or 1006 < c < 1015 or 2999 < c < 5000) and _utf8(p[2:], len(p) - 2) is not None
+    return not p or len(p) < 126 and (999 < c < 1004 or 1006 < c < 1015 or 2999 < c < 5000) and valid(p[2:], len(p) - 2) is not None
 
 
 def payload(code, reason):
@@ -29,9 +29,18 @@ def payload(code, reason):
     return p
 
 
+def stalled(c):
+    """Websocket c could not finish a write before its deadline (the peer stopped reading):
+    fail the connection, as if the server had closed it (1006)."""
+    c.error = c.error or 'write timed out'
+    c.received(0)
+    c.sock.close()
+    c.open = False
+
+
 def act(c, a):
     """The websocket machine's actions for the end of a connection, for Connection.act()."""
-    from uwebsockets.protocol import _utf8
+    from uwebsockets.utf8 import valid
     p = c.payload
     if a == _A_RECORD_CLOSE and c.close_code is not None:
         return  # we failed the connection: its code says why, whatever the server answers
@@ -39,7 +48,7 @@ def act(c, a):
         if not payload_ok(p):  # (reply_close only comes after the guard checked it)
             p = b'\x03\xea'  # a Close we cannot accept in answer to ours: 1002
         c.close_code = p[0] << 8 | p[1] if len(p) > 1 else 1005
-        c.close_reason = len(p) > 2 and _utf8(p[2:], len(p) - 2) or ''
+        c.close_reason = len(p) > 2 and valid(p[2:], len(p) - 2) or ''
         if a == _A_REPLY_CLOSE:
             c._frame(8, p[:2])  # echo the status code (5.5.1)
     elif a in (_A_FAIL_PROTOCOL, _A_FAIL_INVALID_TEXT, _A_FAIL_TOO_BIG):

@@ -5,7 +5,7 @@
 from binascii import b2a_base64
 from hashlib import sha1
 from os import urandom
-from fsm import const, duration, fire, unload
+from fsm import const, fire, unload
 import websocket_fsm as W
 
 # Ids in the websocket machine (checked against the spec by `npx wirestate generate`).
@@ -31,7 +31,8 @@ def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=81
             _check(v, 0)
         for k in subprotocols or ():
             _check(k, 1)
-        ms = timeout and duration(timeout)
+        if timeout is not None and not 0 <= timeout < 536870:  # as settimeout() checks it
+            raise ValueError('timeout not in 0 to 536870 s')
         s = dial.dial(host, port, tls, timeout, ssl)
     except BaseException:
         unload(__name__)
@@ -39,7 +40,7 @@ def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=81
     finally:
         unload('dial')
     s.setblocking(False)
-    ws = cls(authority, path, headers, subprotocols, max_size, ms)
+    ws = cls(authority, path, headers, subprotocols, max_size, timeout and int(timeout * 1000))
     ws.sock = s
     ws.poller = poll()
     ws.poller.register(s, POLLIN)
@@ -117,18 +118,32 @@ def act(c, a):
 
 
 def received(c, n):
-    """Connection c read n bytes of the response into its buffer. Until the head is complete,
-    ask for no more bytes than its end ("\\r\\n\\r\\n") may still be away, so that frames sent
-    right after it stay in the socket; then judge it."""
-    h = c.head + c.rbuf[:n]
-    c.head = h
-    if h.endswith(b'\r\n\r\n'):
-        c.error, c.subprotocol = verify(h[:-4], *c.request)
-    elif len(h) > 4096:
+    """Connection c read n more bytes of the response into c.head, in place (the buffer
+    doubles when it fills up: no copy of the head so far per read). Until the head is
+    complete, ask for no more bytes than its end ("\\r\\n\\r\\n") may still be away, so that
+    frames sent right after it stay in the socket (where an event loop polling it sees them);
+    then judge it."""
+    h = c.head
+    p = c.rpos + n
+    j = 4  # how much of "\r\n\r\n" ends the head so far (compared a byte at a time: no slices)
+    while j:
+        i = 0
+        while i < j <= p and h[p - j + i] == b'\r\n\r\n'[i]:
+            i += 1
+        if i == j:
+            break
+        j -= 1
+    if j == 4:
+        c.error, c.subprotocol = verify(bytes(memoryview(h)[:p - 4]), *c.request)
+    elif p > 4096:
         c.error = 'response header over 4 KiB'
     else:
-        c.rpos, c.rend = 0, 1 if h.endswith(b'\r\n\r') else 2 if h.endswith(b'\r\n') else 3 if h.endswith(b'\r') else 4
+        if p + 4 > len(h):
+            c.head = bytearray(2 * len(h))
+            c.head[:p] = memoryview(h)[:p]
+            h = c.head
+        c.rbuf, c.rpos, c.rend = h, p, p + 4 - j
         return
     c.head = None
-    c.rpos, c.rend = 0, 2
+    c.rbuf, c.rpos, c.rend = c.hdr, 0, 2
     fire(W, c, _E_HANDSHAKE_RESPONSE)

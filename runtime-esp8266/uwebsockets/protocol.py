@@ -1,7 +1,7 @@
 # uwebsockets/protocol.py: an RFC 6455 client connection without I/O, in the manner of wsproto.
 #
 # Bytes read from the socket go into buffer() and are announced with received(n); bytes to
-# write come from output(), and sent(n) says how many of them were written; a message received
+# write come from output(n), n saying how many of the last ones were written; a message received
 # waits in `msg`, for the caller to take (and set to None). `out` is not None while anything
 # waits to be written. Small frames are queued whole in `out`; the payload of a large message
 # is masked as it is written, a piece at a time through a small reused buffer, so no copy of
@@ -11,15 +11,16 @@
 # (uwebsockets.client reads nothing while a message waits, until the connection is closing:
 # the machine ignores data frames from then on.)
 # The decoder asks for no more bytes than the handshake response or the current frame may still
-# have, so no read runs past either: what follows stays in the socket until it is wanted.
+# have, so no read runs past either: what follows stays in the socket until it is wanted (and
+# an event loop that polls the socket sees it).
 # Lifecycle and message assembly are the websocket machine (spec/websocket.yaml) run by fsm
 # from the tables in websocket_fsm: this class decodes bytes into its events and implements its
 # guards and actions, guard() and act().
 #
 # Written for a 30 KB heap: every function and every distinct name costs RAM when this file is
 # imported as source. Code that runs only while a connection opens (uwebsockets.handshake) or
-# ends (uwebsockets.closing), or only for text that is not ASCII (uwebsockets.utf8), is
-# imported when it is needed.
+# ends (uwebsockets.closing), or only for text (uwebsockets.utf8), is imported when it is
+# needed.
 from os import urandom
 from fsm import const, fire, start
 import websocket_fsm as W
@@ -42,10 +43,7 @@ _G_HANDSHAKE_OK = const(0)
 _G_FIN = const(1)
 _G_UTF8_OK = const(2)
 _G_CLOSE_PAYLOAD_OK = const(3)
-_A_SEND_HANDSHAKE = const(0)  # uwebsockets.handshake.act()'s
-_A_RELEASE_HANDSHAKE = const(1)
-_A_FAIL_HANDSHAKE = const(2)
-_A_FAIL_OPEN_TIMEOUT = const(3)
+_A_FAIL_OPEN_TIMEOUT = const(3)  # the last of uwebsockets.handshake.act()'s (0-3)
 _A_BEGIN_MESSAGE = const(4)
 _A_APPEND_FRAGMENT = const(5)
 _A_DELIVER_TEXT = const(6)
@@ -54,8 +52,6 @@ _A_SEND_PONG = const(8)
 _A_WRITE_MESSAGE = const(14)
 _A_WRITE_PING = const(15)
 _A_WRITE_CLOSE = const(16)
-_S_CONNECTING = const(0)
-_CHUNK = const(256)  # bytes masked at a time (a multiple of 4), and the largest frame built whole
 
 
 class ConnectionClosed(Exception):
@@ -68,28 +64,9 @@ class HandshakeError(Exception):
     pass
 
 
-def _utf8(b, n):
-    # b[:n] decoded, or None if it is not valid UTF-8. str() checks the structure (on CPython,
-    # everything); text that is not ASCII also gets the checks MicroPython's str() leaves out.
-    try:
-        s = str(memoryview(b)[:n], 'utf-8')
-    except UnicodeError:
-        return None
-    if len(s) != n:
-        from uwebsockets.utf8 import strict
-        if not strict(b, n):
-            return None
-    return s
-
-
-def _xor(d, i, k, m, w, j):
-    # w[j:j + k] = d[i:i + k] masked; m is the key repeated over _CHUNK bytes (i a multiple of 4).
-    if k:
-        w[j:j + k] = (int.from_bytes(d[i:i + k], 'big') ^ m >> 8 * (_CHUNK - k)).to_bytes(k, 'big')
-
-
 class Connection:
     # The client side of one WebSocket connection, as a state machine over bytes.
+
 
     def __init__(self, host, path='/', headers=None, subprotocols=None, max_size=8192, open_ms=None):
         self.request = (host, path, headers, subprotocols)
@@ -97,100 +74,93 @@ class Connection:
         self.delays = d = list(W.TIMER_MS)
         if open_ms:
             d[_T_OPEN_TIMEOUT] = open_ms
-        self.subprotocol = self.close_code = self.error = self.out = self.msg = self.outgoing = self.frag = None
-        # Writing: out[opos:] is queued (up to split while the payload data[dpos:] of a large
-        # frame, masked by mask, goes out through wbuf[wpos:wend]).
-        self.data = self.text = self.wbuf = None
-        self.opos = self.wpos = self.wend = 0
-        self.close_reason = ''
-        self.carry = self.payload = self.head = b''  # carry: an incomplete code point ending the text so far
-        # The decoder reads into rbuf[rpos:rend]: the handshake response (while head is not None)
-        # and each frame's header into hdr, a payload into its own buffer; rend 0 drops what comes.
-        self.rbuf = self.hdr = bytearray(14)
+        # The decoder reads into rbuf[rpos:rend]: the handshake response into head (while it
+        # is not None), each frame's header into hdr, a payload into its own buffer; rend 0
+        # drops what comes.
+        self.hdr = bytearray(14)
+        self.rbuf = self.head = bytearray(256)
         self.rpos = 0
         self.rend = 4
+        # Writing: out[opos:] is queued (up to split while the payload data[dpos:] of a large
+        # frame, masked by mask, goes out through wbuf[wpos:wend]: uwebsockets.large).
+        self.subprotocol = self.close_code = self.error = self.out = self.msg = self.outgoing = self.frag = \
+            self.data = self.text = self.wbuf = None
+        self.close_reason = ''
+        self.carry = self.payload = b''  # carry: an incomplete code point ending the text so far
+        self.opos = self.wpos = self.wend = 0
         start(W, self)
 
     def buffer(self):
-        """Where the next bytes read go: never more than the decoder needs."""
+        # Where the next bytes read go: never more than the decoder needs.
         return memoryview(self.rbuf)[self.rpos:self.rend or 14]
 
     def received(self, n):
-        """n bytes were read into buffer(); 0 means the server closed the TCP connection.
-        Running out of memory while receiving or decoding fails the connection with 1009 (the
-        handshake: HandshakeError), as for a message too big: nothing escapes to the caller."""
+        # n bytes were read into buffer(); 0 means the server closed the TCP connection. Running
+        # out of memory while receiving or decoding fails the connection with 1009 (the
+        # handshake: HandshakeError), as for a message too big: nothing escapes to the caller.
         try:
-            self._decode(n)
+            if not n:
+                return fire(W, self, _E_TCP_CLOSED)
+            if self.head is not None:  # the handshake response
+                import uwebsockets.handshake as hs
+                return hs.received(self, n)
+            if not self.rend:  # dropping
+                return
+            self.rpos += n
+            h = self.hdr
+            if self.rpos < self.rend:
+                return
+            ev = _E_MESSAGE_TOO_BIG
+            if self.rbuf is h:
+                b0, b1 = h[0], h[1]
+                if self.rend == 2:
+                    if b1 > 125 and not b0 & 8 and not b1 & 0x80:
+                        self.rend = 4 if b1 == 126 else 10  # an extended length follows
+                        return
+                    n = b1 & 0x7F
+                else:
+                    n = int.from_bytes(h[2:self.rend], 'big')
+                # Reserved bits, reserved opcodes, masked frames from the server, fragmented or
+                # long control frames, a 64-bit length with its top bit set: fail (5.2, 5.5).
+                if b0 & 0x70 or b1 & 0x80 or b0 & 7 > 2 or b0 & 8 and (b0 < 0x80 or n > 125) or n >> 63:
+                    ev = _E_PROTOCOL_ERROR
+                # Refuse a message over max_size from its header, before allocating it (7.4.1).
+                elif b0 & 8 or n + (len(self.frag) if b0 & 15 == 0 and self.frag else 0) <= self.max_size:
+                    self.payload = self.text = None  # the last frame's, before the next is allocated
+                    self.payload = self.rbuf = bytearray(n)  # (a MemoryError fails the connection: 1009)
+                    self.rpos = 0
+                    self.rend = n
+                    ev = None
+                if ev is not None:
+                    # The stream can no longer be trusted, or holds a frame we refuse to read:
+                    # stop decoding, but go on reading so that the server closing TCP is seen.
+                    self.rbuf, self.rpos, self.rend = h, 0, 0
+                    return fire(W, self, ev)
+                if n:
+                    return
+            # A whole frame is in: its event, by opcode.
+            self.rbuf, self.rpos, self.rend = h, 0, 2
+            op = h[0] & 15
+            fire(W, self, (_E_CONTINUATION, _E_TEXT, _E_BINARY)[op] if op < 8
+                 else (_E_CLOSE, _E_PING, _E_PONG)[op - 8])
         except MemoryError:
             # What was being assembled goes; the stream is not read further (as after a failure).
-            self.payload = self.carry = b''
-            self.frag = self.text = None
+            self.frag = None
             self.rbuf, self.rpos, self.rend = self.hdr, 0, 0
-            if self.state == _S_CONNECTING:
-                self.head = None
-                self.error = 'out of memory'
-                fire(W, self, _E_TCP_CLOSED)
-            else:
-                fire(W, self, _E_MESSAGE_TOO_BIG)
-
-    def _decode(self, n):
-        if not n:
-            return fire(W, self, _E_TCP_CLOSED)
-        if self.head is not None:  # the handshake response
-            import uwebsockets.handshake as hs
-            return hs.received(self, n)
-        if not self.rend:  # dropping
-            return
-        self.rpos += n
-        h = self.hdr
-        if self.rpos < self.rend:
-            return
-        ev = _E_MESSAGE_TOO_BIG
-        if self.rbuf is h:
-            b0, b1 = h[0], h[1]
-            if self.rend == 2:
-                if b1 > 125 and not b0 & 8 and not b1 & 0x80:
-                    self.rend = 4 if b1 == 126 else 10  # an extended length follows
-                    return
-                n = b1 & 0x7F
-            else:
-                n = int.from_bytes(h[2:self.rend], 'big')
-            # Reserved bits, reserved opcodes, masked frames from the server, fragmented or
-            # long control frames, a 64-bit length with its top bit set: fail (5.2, 5.5).
-            if b0 & 0x70 or b1 & 0x80 or b0 & 7 > 2 or b0 & 8 and (b0 < 0x80 or n > 125) or n >> 63:
-                ev = _E_PROTOCOL_ERROR
-            # Refuse a message over max_size from its header, before allocating it (7.4.1).
-            elif b0 & 8 or n + (len(self.frag) if b0 & 15 == 0 and self.frag else 0) <= self.max_size:
-                self.payload = self.text = None  # the last frame's, before the next is allocated
-                self.payload = self.rbuf = bytearray(n)  # (a MemoryError fails the connection: 1009)
-                self.rpos = 0
-                self.rend = n
-                ev = None
-            if ev is not None:
-                # The stream can no longer be trusted, or holds a frame we refuse to read:
-                # stop decoding, but go on reading so that the server closing TCP is seen.
-                self.rbuf, self.rpos, self.rend = h, 0, 0
-                return fire(W, self, ev)
-            if n:
-                return
-        # A whole frame is in: its event, by opcode.
-        self.rbuf, self.rpos, self.rend = h, 0, 2
-        op = h[0] & 15
-        fire(W, self, (_E_CONTINUATION, _E_TEXT, _E_BINARY)[op] if op < 8
-             else (_E_CLOSE, _E_PING, _E_PONG)[op - 8])
+            fire(W, self, _E_TCP_CLOSED if self.head else _E_MESSAGE_TOO_BIG)  # (head: the handshake)
 
     def send(self, data):
-        """Queue a message: str as text, bytes-like as binary. ConnectionClosed unless open."""
+        # Queue a message: str as text, bytes-like as binary. ConnectionClosed unless open.
         self._request(_E_SEND_MESSAGE, (1, data.encode()) if isinstance(data, str) else (2, data))
 
     def ping(self, data=b''):
-        """Queue a Ping with up to 125 bytes of payload."""
+        # Queue a Ping with up to 125 bytes of payload.
         if len(data) > 125:
             raise ValueError('ping over 125 bytes')
         self._request(_E_SEND_PING, (9, data))
 
     def close(self, code=1000, reason=''):
-        """Start the closing handshake (nothing happens if it has started)."""
+        # Start the closing handshake (nothing happens if it has started).
         import uwebsockets.closing as c
         self._request(_E_CLOSE_REQUEST, (8, c.payload(code, reason)))
 
@@ -202,26 +172,23 @@ class Connection:
             raise ConnectionClosed('not open')
 
     def _frame(self, op, data):
-        # Queue one frame masked with a fresh key (5.3). The XOR runs _CHUNK bytes at a time
-        # through big integers: C loops instead of a Python step per byte. A frame up to
-        # _CHUNK bytes is built whole (so it goes out in one write); a larger one's payload is
-        # masked as it is written (output()), unless one is already on its way.
+        # Queue one frame masked with a fresh key (5.3). A frame up to 256 bytes is built
+        # whole (so it goes out in one write); a larger one's payload is masked as it is
+        # written (output()), unless one is already on its way.
         n = len(data)
         h = 6 if n < 126 else 8 if n < 65536 else 14
-        big = n > _CHUNK and self.data is None
+        big = n > 256 and self.data is None
         f = bytearray(h if big else h + n)
         f[0] = 0x80 | op
         f[1] = 0x80 | (n if h == 6 else 126 if h == 8 else 127)
         if h > 6:
             f[2:h - 4] = n.to_bytes(h - 6, 'big')
         f[h - 4:h] = key = urandom(4)
-        m = int.from_bytes(key * (_CHUNK // 4), 'big')
-        d = memoryview(data)
         if big:
-            self.data, self.dpos, self.mask = d, 0, m
-        else:
-            for i in range(0, n, _CHUNK):
-                _xor(d, i, min(_CHUNK, n - i), m, f, h + i)
+            self.data, self.dpos, self.mask = memoryview(data), 0, key
+        else:  # a byte at a time: slower than big integers, but it allocates nothing
+            for i in range(n):
+                f[h + i] = data[i] ^ key[i & 3]
         if self.out is None:
             self.out = f
         else:
@@ -229,40 +196,28 @@ class Connection:
         if big:
             self.split = len(self.out)
 
-    def output(self):
-        """The bytes to write next (a memoryview), or None (and `out` None) if nothing waits."""
-        w = self.wbuf
-        if self.wpos < self.wend:
-            return memoryview(w)[self.wpos:self.wend]
+    def output(self, n=0):
+        # Take note that n bytes of what output() returned last were written, and return the
+        # bytes to write next (a memoryview), or None (and `out` None) if nothing waits.
+        if self.wend:  # a piece of a large frame's payload
+            from uwebsockets.large import piece
+            b = piece(self, n)
+            if b:
+                return b
+            n = 0
         o = self.out
         if o is None:
             return None
-        d = self.data
-        e = len(o) if d is None else self.split
+        self.opos += n
+        e = len(o) if self.data is None else self.split
         if self.opos < e:
             return memoryview(o)[self.opos:e]
-        if d is None:
+        if self.data is None:
             self.out = None
             self.opos = 0
             return None
-        # The large frame's payload: mask its next piece into wbuf.
-        if w is None:
-            w = self.wbuf = bytearray(_CHUNK)
-        i = self.dpos
-        k = min(_CHUNK, len(d) - i)
-        _xor(d, i, k, self.mask, w, 0)
-        self.dpos = i + k
-        self.wpos, self.wend = 0, k
-        if i + k == len(d):
-            self.data = self.mask = None
-        return memoryview(w)[:k]
-
-    def sent(self, n):
-        """n bytes of output() were written."""
-        if self.wpos < self.wend:
-            self.wpos += n
-        else:
-            self.opos += n
+        from uwebsockets.large import piece
+        return piece(self, 0)
 
     def guard(self, g):
         p = self.payload
@@ -271,22 +226,8 @@ class Connection:
         if g == _G_FIN:
             return self.hdr[0] & 0x80
         if g == _G_UTF8_OK:
-            # Valid so far; an incomplete last code point is kept for the next frame, and must
-            # still be completable, so bad text fails on the frame that makes it bad (8.1).
-            if self.carry:
-                p = self.carry + p
-            fin = self.hdr[0] & 0x80
-            k = 0
-            if not fin and p and p[-1] > 0x7F:
-                from uwebsockets.utf8 import tail
-                k = tail(p, _utf8)
-            t = None if k < 0 else _utf8(p, len(p) - k)
-            if t is None:
-                return False
-            # A whole message in one frame: its text is decoded already (deliver_text takes it).
-            self.text = t if fin and self.frag is None and p is self.payload else None
-            self.carry = bytes(p[len(p) - k:]) if k else b''
-            return True
+            from uwebsockets.utf8 import guard
+            return guard(self)
         if g == _G_CLOSE_PAYLOAD_OK:
             import uwebsockets.closing as c
             return c.payload_ok(p)
@@ -299,15 +240,15 @@ class Connection:
             self.msg = str(self.frag, 'utf-8') if self.text is None else self.text
             self.frag = self.text = None
         elif a == _A_DELIVER_BINARY:
-            self.msg = self.frag  # the bytearray it was read into: no copy
+            self.msg = self.frag  # the bytearray it was read into: no copy (unless fragmented)
             self.frag = None
         elif a == _A_APPEND_FRAGMENT:
-            self.frag += p
+            self.frag += p  # in place
         elif a in (_A_WRITE_MESSAGE, _A_WRITE_PING, _A_WRITE_CLOSE):
             self._frame(*self.outgoing)
         elif a == _A_SEND_PONG:
             self._frame(10, p)  # the Ping's payload, unchanged (5.5.3)
-        elif a in (_A_SEND_HANDSHAKE, _A_RELEASE_HANDSHAKE, _A_FAIL_HANDSHAKE, _A_FAIL_OPEN_TIMEOUT):
+        elif a <= _A_FAIL_OPEN_TIMEOUT:  # the handshake's actions: the spec declares them first
             import uwebsockets.handshake as hs
             hs.act(self, a)
         else:  # the end of the connection

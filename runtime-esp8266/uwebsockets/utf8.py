@@ -1,11 +1,39 @@
-# uwebsockets/utf8.py: what UTF-8 validation needs beyond str(), imported the first time a text
-# frame is not plain ASCII (plain ASCII is checked by str() alone and never loads it).
+# uwebsockets/utf8.py: UTF-8 validation of text messages (RFC 6455 8.1) and close reasons,
+# imported with the first text frame (a connection that only carries binary never loads it).
 
 # For each lead byte that MicroPython's str() lets through wrongly, the range its second byte
 # must be in (RFC 3629 section 4): no overlong forms, no surrogates, nothing above U+10FFFF.
 # An empty range (1, 0) marks a byte that never starts a sequence. CPython's str() already
 # rejects all of these.
 _LIMITS = b'\xe0\xa0\xbf\xed\x80\x9f\xf0\x90\xbf\xf4\x80\x8f\xc0\x01\x00\xc1\x01\x00\xf5\x01\x00\xf6\x01\x00\xf7\x01\x00'
+
+
+def valid(b, n):
+    """b[:n] decoded, or None if it is not valid UTF-8. str() checks the structure (on CPython,
+    everything); text that is not ASCII also gets the checks MicroPython's str() leaves out."""
+    try:
+        s = str(memoryview(b)[:n], 'utf-8')
+    except UnicodeError:
+        return None
+    return s if len(s) == n or strict(b, n) else None
+
+
+def guard(c):
+    """The websocket machine's guard utf8_ok for Connection c: the text so far, its current
+    frame included, is valid; an incomplete last code point is kept (in c.carry) for the next
+    frame, and must still be completable, so bad text fails on the frame that makes it bad."""
+    p = c.payload
+    if c.carry:
+        p = c.carry + p
+    fin = c.hdr[0] & 0x80
+    k = tail(p, valid) if not fin and p and p[-1] > 0x7F else 0
+    t = None if k < 0 else valid(p, len(p) - k)
+    if t is None:
+        return False
+    # A whole message in one frame: its text is decoded already (deliver_text takes it).
+    c.text = t if fin and c.frag is None and p is c.payload else None
+    c.carry = bytes(p[len(p) - k:]) if k else b''
+    return True
 
 
 def strict(b, n):

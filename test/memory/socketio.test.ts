@@ -6,7 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SOCKETIO_UPGRADED, connectionFigures, importFigures, upgradedSocketIo } from '../../generator/sim/heap.ts';
-import { TOOLKIT_ROOT } from '../../generator/sim/device.ts';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { SimDevice, TOOLKIT_ROOT, projectFiles } from '../../generator/sim/device.ts';
 
 const KB = 1024;
 
@@ -20,6 +22,52 @@ describe('Socket.IO runtime heap on the simulated ESP8266', () => {
     url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
   });
   afterAll(() => new Promise<void>((resolve) => io.close(() => resolve())));
+
+  it('usocketio uses nothing the ESP8266 firmware leaves out (partition, splitlines, center, slice.indices, compile, NotImplemented, 3-argument pow...)', () => {
+    // The simulated VM has all of these; the ESP8266_GENERIC firmware does not (its
+    // mpconfigport.h turns them off): see the firmware note in the README's Socket.IO section.
+    const banned: [RegExp, string][] = [
+      [/\.r?partition\(/, 'str/bytes.partition'],
+      [/\.splitlines\(/, 'splitlines'],
+      [/\.center\(/, 'str.center'],
+      [/\.indices\(/, 'slice.indices'],
+      [/\b(compile|execfile)\(/, 'compile/execfile'],
+      [/\bNotImplemented\b/, 'NotImplemented'],
+      [/\bpow\([^(),]*,[^(),]*,/, '3-argument pow'],
+      [/\bcomplex\(|[0-9]j\b/, 'complex numbers'],
+      [/__file__/, 'a module\'s __file__'],
+      [/\bmath\.(inf|nan|tau|erf|erfc|gamma|lgamma|factorial|isclose)\b/, 'math constants and special functions'],
+      [/\bcrc32\b/, 'binascii.crc32'],
+      [/\b(__setattr__|__delattr__)\b/, 'object.__setattr__/__delattr__'],
+    ];
+    const dir = path.join(TOOLKIT_ROOT, 'runtime-esp8266', 'usocketio');
+    const found: string[] = [];
+    for (const f of fs.readdirSync(dir).filter((f) => f.endsWith('.py')))
+      fs.readFileSync(path.join(dir, f), 'utf8').split('\n').forEach((line, i) => {
+        const code = line.replace(/#.*$/, '');
+        for (const [re, what] of banned) if (re.test(code)) found.push(`usocketio/${f}:${i + 1}: ${what}: ${line.trim()}`);
+      });
+    expect(found, found.join('\n')).toEqual([]);
+  });
+
+  it('transports=("websocket",): usocketio.session is imported once, and dropped with the connect-time code once the namespace is connected', async () => {
+    const dev = await SimDevice.boot({ files: projectFiles(TOOLKIT_ROOT), stdout: () => {} });
+    try {
+      // Each import of usocketio.session (compiled, from source) runs its body: count them.
+      await dev.writeFile('/lib/imports.py', 'n = 0\n');
+      await dev.writeFile('/lib/usocketio/session.py', `import imports\nimports.n += 1\n` + projectFiles(TOOLKIT_ROOT)['/lib/usocketio/session.py']);
+      await dev.exec(`import sys, imports, usocketio.client\nc = usocketio.client.connect('${url}', transports=('websocket',))\nfor i in range(100):\n    if c.sid is None:\n        c.step(20)`);
+      const r = await dev.eval<[string | null, number, string[]]>(
+        `(c.sid, imports.n, [m for m in ('usocketio.session', 'usocketio.transport', 'usocketio.polling', 'dial', 'uwebsockets.handshake') if m in sys.modules])`,
+      );
+      expect(r[0]).not.toBeNull();
+      expect(r[1]).toBe(1);
+      expect(r[2]).toEqual([]);
+      await dev.exec('c.close()');
+    } finally {
+      await dev.close();
+    }
+  });
 
   it('import usocketio.client (with everything it imports) retains at most 14 KB (the old package: about 17 KB)', async () => {
     const f = await importFigures(TOOLKIT_ROOT, 'usocketio.client');

@@ -37,7 +37,7 @@ const decode = (file: string, ...more: string[]) => runCli(['trace', 'decode', f
 describe('sim run --trace', () => {
   it('runs the script as usual and saves the trace', () => {
     expect(run.stderr).toBe('');
-    expect(run.stdout).toBe("hello\nb'\\x01\\x02'\nagain\n1000\n");
+    expect(run.stdout).toBe("hello\nbytearray(b'\\x01\\x02')\nagain\n1000\n"); // binary messages are bytearrays (README, the WebSocket client)
     expect(run.code).toBe(0);
     const bytes = readFileSync(trace);
     expect(bytes.subarray(0, 4).toString()).toBe('WST1');

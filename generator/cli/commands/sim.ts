@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { existsSync, writeFileSync } from 'node:fs';
 import { runScript, type RunScriptOptions } from '../../sim/device.ts';
-import { UsageError, type Command } from '../command.ts';
+import { ESP8266_GENERIC, RUNTIME_PATHS, checkFirmware, formatFirmwareFinding } from '../../analyses/firmware.ts';
+import { EXIT_FAILURE, EXIT_OK, UsageError, type Command } from '../command.ts';
 
 /** 16 KB of the simulated device's heap: plenty for a script, nothing like a board's budget. */
 const TRACE_RECORDS = 4096;
@@ -10,7 +11,7 @@ const DEVICE_TRACE = '/trace.wst';
 export const sim: Command = {
   name: 'sim',
   summary: 'Run a MicroPython script on the simulated ESP8266 (the real MicroPython VM, host TCP/TLS).',
-  usage: 'sim run FILE.py [--trace OUT] [--root DIR]',
+  usage: 'sim run FILE.py [--trace OUT] [--root DIR] | sim check [PATH...] [--root DIR]',
   options: {
     root: { type: 'string', description: 'project whose runtime-esp8266/ and generated/micropython/ go to /lib (default: .)' },
     trace: { type: 'string', description: `record every transition (the last ${TRACE_RECORDS}) with fsmtrace and save them to OUT` },
@@ -21,10 +22,25 @@ export const sim: Command = {
     'an uncaught exception prints its traceback and the exit status is 1.',
     'With --trace the trace is saved however the script ends; read it with `wirestate trace decode OUT`',
     'or in the explorer (`wirestate visualise --html FILE`).',
+    '',
+    '`sim check` reads the .py files under each PATH (default: runtime-esp8266 and generated/micropython',
+    `of the root) for what the ${ESP8266_GENERIC.firmware} firmware lacks though the simulated VM has it`,
+    '(str.partition, compile(), math.inf, ...; the list is generator/analyses/esp8266-generic.json) and',
+    'exits with 1 when it finds any. The simulated device refuses to import such files too.',
   ].join('\n'),
   async run({ values, positionals }) {
     const [sub, file, ...rest] = positionals;
-    if (sub !== 'run') throw new UsageError(sub === undefined ? 'missing subcommand: run' : `unknown subcommand '${sub}'`);
+    if (sub === 'check') {
+      const root = resolve((values.root as string | undefined) ?? '.');
+      const paths = positionals.slice(1);
+      for (const p of paths) if (!existsSync(resolve(root, p))) throw new UsageError(`no such file or folder: ${p}`);
+      const findings = checkFirmware(root, paths.length ? paths : RUNTIME_PATHS.filter((p) => existsSync(resolve(root, p))));
+      for (const f of findings) console.log(formatFirmwareFinding(f));
+      if (findings.length) return EXIT_FAILURE;
+      console.log(`nothing the ${ESP8266_GENERIC.firmware} firmware lacks`);
+      return EXIT_OK;
+    }
+    if (sub !== 'run') throw new UsageError(sub === undefined ? 'missing subcommand: run or check' : `unknown subcommand '${sub}'`);
     if (!file) throw new UsageError('missing FILE.py');
     if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
     if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);

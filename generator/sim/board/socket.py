@@ -46,13 +46,25 @@ def getaddrinfo(host, port, af=0, type=0, proto=0, flags=0):
     return [(AF_INET, SOCK_STREAM, 0, "", (r, port))]
 
 
+_NOMEM = -100003  # simfault: the read fails as the allocation of its result would
+
+
 def _checked(k):
     # A host result: a count, None for EAGAIN (a non-blocking stream with nothing to give), or OSError.
     if k < 0:
         if k == -_EAGAIN:
             return None
+        if k == _NOMEM:
+            raise MemoryError
         raise OSError(-k)
     return k
+
+
+def _got(r, k):
+    # r is the read's result, made: from here simfault may have the heap locked.
+    if k:
+        _h.fault_read()
+    return r
 
 
 class _Stream:
@@ -62,17 +74,18 @@ class _Stream:
 
     def read(self, n=-1):
         k = _checked(_h.read(self._id, n))
-        return k if k is None else _bytes(k)
+        return k if k is None else _got(_bytes(k), k)
 
     def readinto(self, buf, nbytes=-1):
         n = len(buf)
         if 0 <= nbytes < n:
             n = nbytes
-        return _checked(_h.readinto(self._id, _addr(buf), n))
+        k = _checked(_h.readinto(self._id, _addr(buf), n))
+        return k if k is None else _got(k, k)
 
     def readline(self, limit=-1):
         k = _checked(_h.readline(self._id, limit))
-        return k if k is None else _bytes(k)
+        return k if k is None else _got(_bytes(k), k)
 
     def write(self, buf):
         if isinstance(buf, str):
@@ -116,17 +129,28 @@ class socket(_Stream):
     def recv(self, n):
         k = _h.recv(self._id, n)
         if k < 0:
+            if k == _NOMEM:
+                raise MemoryError
             raise OSError(-k)
-        return _bytes(k)
+        return _got(_bytes(k), k)
 
     def send(self, buf):
+        # One lwIP send: with no room in the send buffer it waits (blocking, per the timeout) or
+        # raises EAGAIN (non-blocking); then it sends what fits and returns that count.
         if isinstance(buf, str):
             buf = buf.encode()
         n = len(buf)
-        k = _h.write(self._id, _addr(buf), n) if n else 0
+        k = _h.send(self._id, _addr(buf), n) if n else 0
         if k < 0:
             raise OSError(-k)
         return k
 
     def sendall(self, buf):
-        self.send(buf)
+        # Blocking: sends everything, waiting for room. Non-blocking: EAGAIN with nothing sent
+        # unless all of it fits now.
+        if isinstance(buf, str):
+            buf = buf.encode()
+        n = len(buf)
+        k = _h.sendall(self._id, _addr(buf), n) if n else 0
+        if k < 0:
+            raise OSError(-k)

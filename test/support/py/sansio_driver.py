@@ -118,3 +118,63 @@ def reachable(*roots):
             if d is not None:
                 todo.append(d)
     return n
+
+
+def cost(data, max_size):
+    """What decoding data (server bytes after a correct 101, read as a socket would hand them
+    over) costs: [received() calls, machine transitions, heap allocated with the collector off,
+    state, close code]. Counts, not time: a scan that is quadratic shows in them."""
+    import fsm
+    import gc
+    c = opened(max_size)
+    n = [0, 0]
+
+    def count(m, old, ev, new):
+        n[1] += 1
+    mv = memoryview(data)
+    gc.collect()
+    gc.disable()
+    a = gc.mem_alloc()
+    fsm.trace = count
+    try:
+        while len(mv) and c.state < 6:
+            b = c.buffer()
+            k = min(len(b), len(mv))
+            if not k:
+                break
+            b[:k] = mv[:k]
+            mv = mv[k:]
+            n[0] += 1
+            c.received(k)
+            c.out = c.msg = None
+    finally:
+        fsm.trace = None
+        a = gc.mem_alloc() - a
+        gc.enable()
+    return [n[0], n[1], a, c.state, c.close_code]
+
+
+def head_cost(data):
+    """What reading a handshake response head (data, then nothing more) costs: [reads,
+    heap allocated with the collector off, error]."""
+    import gc
+    from uwebsockets.protocol import Connection
+    c = Connection('peer.example', '/', None, None)
+    c.out = None
+    mv = memoryview(data)
+    reads = 0
+    gc.collect()
+    gc.disable()
+    a = gc.mem_alloc()
+    try:
+        while len(mv) and c.head is not None:
+            b = c.buffer()
+            k = min(len(b), len(mv))
+            b[:k] = mv[:k]
+            mv = mv[k:]
+            reads += 1
+            c.received(k)
+    finally:
+        a = gc.mem_alloc() - a
+        gc.enable()
+    return [reads, a, c.error]

@@ -24,7 +24,8 @@
 #   handlers all run as they do on the board. A case: {eio, transport, reconnect (0: none,
 #   else reconnection_attempts), rx (bytes per read), sessions (see Net)}; its result: [handler
 #   calls, exceptions out of step(), what the client sent per session, manager state,
-#   engine.reason, engine state, steps, request lines].
+#   engine.reason, engine state, steps, request lines, [the most handler calls and the most
+#   packets to send that waited at once]].
 import json
 from binascii import hexlify, unhexlify, b2a_base64
 from errno import EAGAIN, EBADF
@@ -439,7 +440,9 @@ class Sock:
             if self.ws:
                 return net.ws_frames(self)
 
-    write = sendall
+    def write(self, d):  # as the board's: how many bytes were written
+        self.sendall(d)
+        return len(d)
 
     def recv_into(self, b, n=0):
         if self.closed:
@@ -477,6 +480,7 @@ def session(k):
     net = Net(k)
     log = []
     errors = []
+    restore = None
     s = board_socket
     real = s.socket, s.getaddrinfo
     s.socket, s.getaddrinfo = Sock, getaddrinfo
@@ -496,6 +500,16 @@ def session(k):
             log.append(['event', tag(ev), tag(list(args))])
             return len(args)
         c.on('*', catch_all)
+        if k.get('oom'):
+            restore = out_of_memory(k['oom'])
+        peak = [0, 0]  # the most handler calls and packets to send that waited at once
+        run_calls = c._run_calls
+
+        def watch():
+            peak[0] = max(peak[0], len(c.calls))
+            peak[1] = max(peak[1], len(c.engine.buf) if c.engine else 0)
+            return run_calls()
+        c._run_calls = watch
         try:  # waits for the namespace (a failure to connect may already have closed the client)
             c.emit('hello', 1, callback=lambda *a: log.append(['ack', tag(list(a))]))
         except OSError as x:
@@ -517,10 +531,42 @@ def session(k):
             if idle >= 3:
                 break
         e = c.engine
-        return [log, errors, net.sent, c.state, e and e.reason, e and e.state, steps, net.requests]
+        return [log, errors, net.sent, c.state, e and e.reason, e and e.state, steps, net.requests, peak]
     finally:
         s.socket, s.getaddrinfo = real
         net = None
+        if restore:
+            restore()
+
+
+def out_of_memory(where):
+    # Make one allocation fail where the client receives or decodes ('sio': a Socket.IO event
+    # packet's decoding; 'poll': the third packet polling reads; 'ws': the third read of
+    # a WebSocket): the wrapped call runs with the heap locked, so its first allocation raises
+    # MemoryError, as on a board whose heap is full.
+    import micropython
+    import sys
+    left = [{'sio': 1, 'poll': 3, 'ws': 3}[where]]
+
+    def locked(f, when):
+        def g(*a):
+            if left[0] and when(*a):
+                left[0] -= 1
+                if not left[0]:
+                    micropython.heap_lock()
+                    try:
+                        return f(*a)
+                    finally:
+                        micropython.heap_unlock()
+            return f(*a)
+        return g
+    o, name, when = (
+        (sys.modules['usocketio.client'], 'decode', lambda s, head=False: s[:1] == '2') if where == 'sio' else
+        (sys.modules['usocketio.polling'].Poll, '_packet', lambda t, p: True) if where == 'poll' else
+        (sys.modules['uwebsockets.protocol'].Connection, 'received', lambda w, n: True))
+    f = getattr(o, name)
+    setattr(o, name, locked(f, when))
+    return lambda: setattr(o, name, f)  # the modules stay loaded between cases
 
 
 def session_batch(path):
