@@ -58,3 +58,17 @@ def dial(host, port, tls=False, timeout=None, ssl=None):
     except BaseException:
         s.close()
         raise
+
+
+def check(s, token):
+    """s as a str, checked before it goes into a request (both clients): ValueError unless it
+    is a token (a header name or subprotocol: RFC 7230 3.2.6) or, not token, a header value:
+    no control character (CR and LF would inject headers; tabs are allowed)."""
+    s = str(s)
+    for c in s.encode():
+        if c == 127 or (c < 33 or c > 126 or c in b'()<>@,;:\\"/[]?={}' if token else c < 32 and c != 9):
+            break
+    else:
+        if s or not token:
+            return
+    raise ValueError('invalid %s: %r' % ('token' if token else 'header value', s))

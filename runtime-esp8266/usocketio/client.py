@@ -44,7 +44,9 @@ def connect(url, wait=True, **options):
     http://, https://, ws:// or wss:// URL (a path other than / names the namespace to join)
     and return the Client. With wait, return once the Engine.IO session is open and each
     namespace has the server's answer (connected or refused; at most timeout), and raise
-    OSError if the session fails to open; without, return at once and let the loop connect."""
+    OSError if the session fails to open, or ends before a namespace is connected and there is
+    no reconnection; without, return at once and let the loop connect. ValueError for control
+    characters in query, headers or path (they would inject headers into the requests)."""
     c = Client(url, **options)
     from usocketio.session import start
     start(c, wait)
@@ -81,10 +83,9 @@ class Client:
         callback(*ack) is called once, if the server acknowledges. Emits made while the
         namespace is not connected wait and go out in order once it is; OverflowError if more
         than max_queue wait, or (with a callback) await their acks; OSError(ENOTCONN) if the
-        namespace or the client was left; ValueError for the names socket.io's parser rejects
-        (the namespace's own events, and its emitter's): the server would end the session."""
-        if event in _RESERVED or event in ('disconnecting', 'newListener', 'removeListener'):
-            raise ValueError(event)
+        namespace or the client was left. What the server would end the session for is refused
+        and nothing is sent (usocketio.strict): TypeError for an event name not a str or args
+        not JSON, ValueError for the names socket.io's parser rejects and NaN or Infinity."""
         ns = self.nsps.get(namespace)
         if ns is None or ns.state >= _S_REFUSED or self.state == _S_CLOSED:
             raise OSError(ENOTCONN, 'not connected')
@@ -92,7 +93,7 @@ class Client:
         if max(len(ns.held) + (len(e.buf) if e else 0), len(ns.acks) if callback else 0) >= self.max_queue:
             raise OverflowError('queue full')
         i = ns.ids if callback else None
-        p = self.pack(2, namespace, i, [event] + list(args))  # first: it may raise (CPython's json)
+        p = self.pack(2, namespace, i, [event] + list(args))  # first: it may raise
         if callback:
             ns.ids += 1
             ns.acks[i] = callback
@@ -103,8 +104,13 @@ class Client:
         self.emit('message', data, namespace=namespace, callback=callback)
 
     def at_interval(self, seconds):
-        """Decorator: call the function every `seconds` from the loop."""
-        return lambda f: self.intervals.append([seconds, ticks_ms(), f]) or f
+        """Decorator: call the function every `seconds` from the loop; ValueError unless that is
+        0 or more and under 536870 (about 6.2 days: ticks_add() takes 2**29 - 1 ms), as
+        uwebsockets' timeouts."""
+        if not 0 <= seconds < 536870:
+            raise ValueError(seconds)
+        ms = int(seconds * 1000)
+        return lambda f: self.intervals.append([ms, ticks_ms(), f]) or f
 
     def join(self, namespace, auth=None):
         """Join another namespace on this connection (again, if it was left); auth, if given,
@@ -155,8 +161,8 @@ class Client:
         if e:
             w = earliest(w, e.due())
             r = e.pump()
-        for t in self.intervals:  # [seconds, when it was last due, function]
-            d = ticks_diff(ticks_add(t[1], int(t[0] * 1000)), ticks_ms())
+        for t in self.intervals:  # [ms, when it was last due, function]
+            d = ticks_diff(ticks_add(t[1], t[0]), ticks_ms())
             if d <= 0:
                 self.calls.append((t[2], None, None, (), None))
                 t[1] = ticks_ms()
@@ -232,16 +238,12 @@ class Client:
     def pack(self, t, nsp, i, data):
         """A Socket.IO packet of type t (2 EVENT or 3 ACK: 5 and 6 when data holds bytes) as
         (text, attachments)."""
+        from usocketio.strict import walk
         a = ()
-        q = [data]
-        while q:  # any bytes in data? (a walk, not recursion, on a small stack)
-            x = q.pop()
-            if isinstance(x, (bytes, bytearray)):
-                from usocketio.binary import deconstruct
-                data, a = deconstruct(data)
-                t += 3
-                break
-            q.extend(x.values() if isinstance(x, dict) else x if isinstance(x, (list, tuple)) else ())
+        if walk(data, t == 2):  # any bytes in data?
+            from usocketio.binary import deconstruct
+            data, a = deconstruct(data)
+            t += 3
         s = str(t)
         if a:
             s += '%d-' % len(a)

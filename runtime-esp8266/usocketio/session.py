@@ -11,6 +11,7 @@ import socketio_namespace_fsm as N
 _E_OPEN_REQUEST = const(0)
 _S_OPENING = const(1)
 _S_OPEN = const(2)
+_S_CLOSED = const(4)
 _E_DISCONNECT_REQUEST = const(9)
 _E_CLOSE_REQUEST = const(4)
 _A_OPEN_ENGINE = const(0)
@@ -41,7 +42,7 @@ def configure(c, url, namespaces=None, auth=None, headers=None, query=None, tran
               reconnection_delay=1, reconnection_delay_max=5, randomization_factor=0.5,
               timeout=20, max_size=65536, max_queue=32, ssl=None):
     """Client c's settings (see usocketio.client.connect)."""
-    from dial import urlparse
+    from dial import check, urlparse
     tls, host, port, target, c.host = urlparse(url)
     i = target.find('?')
     q = target[i + 1:] if i >= 0 else ''
@@ -51,10 +52,17 @@ def configure(c, url, namespaces=None, auth=None, headers=None, query=None, tran
     c.url = (tls, host, port)
     c.query = q
     c.path = '/' + path.strip('/') + '/'
+    urlparse('http://h' + c.path + '?' + q)  # ValueError for a control character or space in them
     c.eio = eio
     c.transports = transports or ('polling', 'websocket')
     c.headers = list(headers.items() if hasattr(headers, 'items') else headers or ())
+    for k, v in c.headers:  # what the application passes goes into every request: no CR/LF
+        check(k, 1)
+        check(v, 0)
     c.auth = auth
+    for s in (timeout, reconnection_delay, reconnection_delay_max):
+        if not 0 <= s < 536870:  # seconds: ticks_add() takes 2**29 - 1 ms (uwebsockets' rule)
+            raise ValueError(s)
     c.timeout = int(timeout * 1000)
     c.max_size = max_size
     c.max_queue = max_queue
@@ -67,16 +75,21 @@ def configure(c, url, namespaces=None, auth=None, headers=None, query=None, tran
     c.handlers = {}  # namespace -> {event: handler}
     c.nsps = {}  # namespace -> Namespace, for those joined
     c.calls = []  # handlers and callbacks to run: (function or None, namespace, event, args, ack id)
-    c.intervals = []  # [seconds, when last due, function]
+    c.intervals = []  # [ms, when last due, function]
     post(M, c, 255)
     for n in namespaces or (target[:i] if i >= 0 else target,):
         join(c, n, None)
 
 
-def _quote(v):
-    # Percent-encoding of a query name or value (RFC 3986: letters, digits and -._~ stay).
-    return ''.join(chr(b) if 48 <= b <= 57 or 65 <= b <= 90 or 97 <= b <= 122 or b in b'-._~' else '%%%02X' % b
-                   for b in str(v).encode())
+def _quote(v, t=b'-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'):
+    # Percent-encoding of a query name or value (RFC 3986: letters, digits and -._~ stay); v
+    # itself if it needs none (the usual sid: no copy kept).
+    v = str(v)
+    e = v.encode()
+    for b in e:
+        if b not in t:  # t: what stays as it is
+            return ''.join(chr(b) if b in t else '%%%02X' % b for b in e)
+    return v
 
 
 def start(c, wait):
@@ -92,6 +105,10 @@ def start(c, wait):
         c.close()
         e = c.engine.error
         raise e if isinstance(e, OSError) else OSError(c.why)
+    if wait and c.state == _S_CLOSED and any(n.state < _S_REFUSED for n in c.nsps.values()):
+        # The session ended (no reconnection) before a namespace had its answer, or right
+        # after: python-socketio's error, not a dead client.
+        raise OSError('One or more namespaces failed to connect (%s)' % c.why)
 
 
 def _joining(c, end):
@@ -213,6 +230,9 @@ def namespace_act(ns, a):
                 if callable(auth):
                     auth = auth()
                 if auth is not None:
+                    from usocketio.strict import walk
+                    if not isinstance(auth, dict) or walk(auth):  # what the server's parser takes
+                        raise TypeError('not a dict of JSON')
                     s += json.dumps(auth)
             except Exception as x:  # the CONNECT cannot be made: as if refused, with the reason
                 return post(N, ns, _E_REFUSED, (None, 'auth: %r' % x))

@@ -28,7 +28,10 @@ def handshake(e, p):
     """Engine e read the open packet p: its JSON must have what the session needs."""
     try:
         h = json.loads(p[1:])
-        h['sid'] + ''
+        from usocketio.session import _quote  # the sid as it goes in every URL: percent-encoded,
+        h['sid'] = s = _quote(h['sid'] + '')  # as the official client does, and bounded
+        if not 0 < len(s) <= 128:
+            raise ValueError
         for k in ('pingInterval', 'pingTimeout'):  # whole ms, a day at most: ticks_add() takes 2**29
             h[k] = min(max(int(h[k] + 0), 0), 86400000)  # a number, not a numeral
         list(h.get('upgrades') or ())

@@ -27,10 +27,10 @@ def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=81
         tls, host, port, path, authority = dial.urlparse(uri, ('ws', 'wss'))
         # What the application puts in the request is checked before anything is sent.
         for k, v in headers.items() if hasattr(headers, 'items') else headers or ():
-            _check(k, 1)
-            _check(v, 0)
+            dial.check(k, 1)
+            dial.check(v, 0)
         for k in subprotocols or ():
-            _check(k, 1)
+            dial.check(k, 1)
         if timeout is not None and not 0 <= timeout < 536870:  # as settimeout() checks it
             raise ValueError('timeout not in 0 to 536870 s')
         s = dial.dial(host, port, tls, timeout, ssl)
@@ -50,19 +50,6 @@ def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=81
     if ws.error:
         raise HandshakeError(ws.error)
     return ws
-
-
-def _check(s, token):
-    # ValueError unless s is a token (a header name or subprotocol: RFC 7230 3.2.6) or, not
-    # token, a header value: no control character (CR and LF included; tabs are allowed).
-    s = str(s)
-    for c in s.encode():
-        if c == 127 or (c < 33 or c > 126 or c in b'()<>@,;:\\"/[]?={}' if token else c < 32 and c != 9):
-            break
-    else:
-        if s or not token:
-            return
-    raise ValueError('invalid %s: %r' % ('token' if token else 'header value', s))
 
 
 def request(host, path, headers, protocols):

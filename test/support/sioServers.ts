@@ -16,7 +16,11 @@
 //   kick()                  disconnects the socket (socket.disconnect(true))
 //   burst(n, prefix)        emits 'burst' n times at once: prefix + i
 //   big(n, marker)          emits 'big': n 'x's with marker in the middle
-// and '/' emits 'welcome' ('hello <tag>') on connection if the query has welcome=1.
+// and '/' emits 'welcome' ('hello <tag>') on connection if the query has welcome=1. Hostile
+// choices, by the handshake's query: on socket.io 4.8, ?sidis=crlf, long or reserved makes the
+// Engine.IO sid one with CR/LF and a header line in it, 30,000 characters, or characters that
+// mean something in a query ('+', '/', '=', '&', ' '); on '/slow', ?drop=1 closes the Engine.IO
+// session instead of letting the socket in.
 // Each client tags its connection with ?case=<tag> (the handshake query), so that the cases
 // of one describe can share a server.
 import { createRequire } from 'node:module';
@@ -39,8 +43,9 @@ export interface SioEvent {
    *  (reason); event (name, args); answer (name: the event asked, args: the client's ack);
    *  packet (with the packets option: an Engine.IO message packet, dir 'in' or 'out');
    *  closed: the Engine.IO session ended (reason: the server's, e.g. 'transport close' for a
-   *  close packet, 'ping timeout' for a client that left without one). */
-  kind: 'engine' | 'upgrade' | 'middleware' | 'connect' | 'disconnect' | 'event' | 'answer' | 'packet' | 'closed';
+   *  close packet, 'ping timeout' for a client that left without one); request (with the
+   *  requests option): an HTTP request or WebSocket upgrade arrived (url, headers). */
+  kind: 'engine' | 'upgrade' | 'middleware' | 'connect' | 'disconnect' | 'event' | 'answer' | 'packet' | 'closed' | 'request';
   tag: string;
   ns?: string;
   sid?: string;
@@ -54,6 +59,10 @@ export interface SioEvent {
   query?: Record<string, unknown>;
   dir?: 'in' | 'out';
   data?: unknown;
+  /** The request's target (request), as sent. */
+  url?: string;
+  /** The request's headers (engine: the handshake's; request), names in lower case. */
+  headers?: Record<string, unknown>;
   t: number;
 }
 
@@ -83,6 +92,9 @@ export interface SioOptions {
   packets?: boolean;
   /** HTTPS with the self-signed fixture certificate (test/sim/fixtures), url https://localhost. */
   tls?: boolean;
+  /** Record every HTTP request and WebSocket upgrade (kind 'request'), and take request heads
+   *  up to 64 KiB (Node's default, 16 KiB, would answer a longer one 431 unrecorded). */
+  requests?: boolean;
 }
 
 function tagOf(q: unknown): string {
@@ -115,9 +127,10 @@ export async function startSioServer(kind: Kind, opts: SioOptions = {}): Promise
   let conns = new Set<net.Socket>();
 
   async function listen(): Promise<void> {
+    const heads = opts.requests ? { maxHeaderSize: 1 << 16 } : {};
     httpServer = opts.tls
-      ? https.createServer(tlsOptions())
-      : http.createServer();
+      ? https.createServer({ ...tlsOptions(), ...heads })
+      : http.createServer(heads);
     conns = new Set();
     httpServer.on('connection', (s) => {
       conns.add(s);
@@ -130,11 +143,26 @@ export async function startSioServer(kind: Kind, opts: SioOptions = {}): Promise
     };
     if (kind === 'v4') {
       io = new Sio4Server(httpServer, { ...common, allowEIO3: opts.allowEIO3 ?? false } as Partial<ServerOptions>);
+      const id = io.engine.generateId.bind(io.engine);
+      let n = 0;
+      io.engine.generateId = (req: http.IncomingMessage) => {
+        const hostile = new URL(req.url ?? '/', 'http://x').searchParams.get('sidis');
+        n++;
+        if (hostile === 'crlf') return `s${n}\r\nX-Injected: yes`;
+        if (hostile === 'long') return 'x'.repeat(30_000);
+        if (hostile === 'reserved') return `a+b/c=d&e f${n}`;
+        return id(req);
+      };
     } else {
       const v2 = require('socket.io-v2');
       io = v2(httpServer, common);
     }
     install(io, kind, record, opts.packets ?? false);
+    if (opts.requests) // (after the server: engine.io takes over the 'request' listeners)
+      for (const ev of ['request', 'upgrade'])
+        httpServer.prependListener(ev, (req: http.IncomingMessage) =>
+          record({ kind: 'request', tag: new URL(req.url ?? '/', 'http://x').searchParams.get('case') ?? '', url: req.url, headers: { ...req.headers } }),
+        );
     await new Promise<void>((res, rej) => {
       httpServer.once('error', rej);
       httpServer.listen(port, '127.0.0.1', () => res());
@@ -188,7 +216,7 @@ function install(io: any, kind: Kind, record: (e: Omit<SioEvent, 't'>) => void, 
   io.engine.on('connection', (sock: any) => {
     const url = new URL(sock.request.url, 'http://x');
     const tag = url.searchParams.get('case') ?? '';
-    record({ kind: 'engine', tag, eid: sock.id, transport: sock.transport.name, query: Object.fromEntries(url.searchParams) });
+    record({ kind: 'engine', tag, eid: sock.id, transport: sock.transport.name, query: Object.fromEntries(url.searchParams), headers: { ...sock.request.headers } });
     sock.on('upgrade', (t: any) => record({ kind: 'upgrade', tag, eid: sock.id, transport: t.name }));
     sock.on('close', (reason: string) => record({ kind: 'closed', tag, eid: sock.id, reason }));
     if (packets) {
@@ -218,7 +246,8 @@ function install(io: any, kind: Kind, record: (e: Omit<SioEvent, 't'>) => void, 
     if (name === '/slow')
       nsp.use((socket: any, next: (e?: Error) => void) => {
         record({ kind: 'middleware', tag: tagOf(socket.handshake.query), ns: name });
-        setTimeout(next, Number(socket.handshake.query.slow ?? 500));
+        if (socket.handshake.query.drop) socket.conn.close();
+        else setTimeout(next, Number(socket.handshake.query.slow ?? 500));
       });
     nsp.on('connection', (socket: any) => {
       const tag = tagOf(socket.handshake.query);
@@ -263,9 +292,9 @@ export interface Proxy {
   url: string;
   /** Connections made through it so far. */
   count: number;
-  /** Hold a new connection whose request asks for transport=websocket this long (ms) before
-   *  forwarding it: an upgrade that takes time, while polling carries the session. */
-  delayWebsocket: number;
+  /** Hold a new connection whose request asks for transport=websocket until this settles
+   *  before forwarding it: an upgrade that waits, while polling carries the session. */
+  holdWebsocket?: Promise<unknown>;
   /** Stops forwarding on every connection open now (both ways, silently); new ones pass. */
   freeze(): void;
   /** On the next server-to-client bytes that hold `marker`, forwards what precedes it and half
@@ -287,12 +316,13 @@ export async function startProxy(targetPort: number): Promise<Proxy> {
     let held: Buffer[] | undefined;
     a.on('data', (d) => {
       if (pair.frozen) return;
-      if (first && proxy.delayWebsocket > 0 && d.includes('transport=websocket')) {
+      if (first && proxy.holdWebsocket && d.includes('transport=websocket')) {
         held = [];
-        setTimeout(() => {
+        const release = () => {
           for (const x of held ?? []) if (!pair.frozen) b.write(x);
           held = undefined;
-        }, proxy.delayWebsocket);
+        };
+        proxy.holdWebsocket.then(release, release);
       }
       first = false;
       if (held) held.push(d);
@@ -338,7 +368,6 @@ export async function startProxy(targetPort: number): Promise<Proxy> {
     port,
     url: `http://127.0.0.1:${port}`,
     count: 0,
-    delayWebsocket: 0,
     freeze() {
       for (const p of pairs) p.frozen = true;
     },
