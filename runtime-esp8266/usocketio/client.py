@@ -334,8 +334,10 @@ def decode(s, head=False):
         nsp = s[j:k]
         j = k + 1
     k = j
-    while '0' <= s[k:k + 1] <= '9':
+    while '0' <= s[k:k + 1] <= '9':  # (on MicroPython each slice walks the str: stop early)
         k += 1
+        if k - j > 20:  # no ack id has more digits (JavaScript's are below 2**53)
+            raise ValueError
     i = int(s[j:k]) if k > j else None
     if head:
         return t, nsp, i, None, (), n

@@ -34,7 +34,7 @@ class Poll:
 
     sock = line = head = part = need = None
     busy = False
-    i = n = 0
+    i = n = pn = 0
 
     def __init__(self, e, method):
         self.e = e
@@ -49,11 +49,15 @@ class Poll:
         r = '%s %s?EIO=%d&transport=polling%s%s%s HTTP/1.1\r\nHost: %s\r\n' % (
             self.method, c.path, c.eio, '&sid=' + sid if sid else '', '&b64=1' if c.eio == 3 else '',
             '&' + c.query if c.query else '', c.host)
+        n = sum(len(p) for p in body)
         if body:
-            r += 'Content-Type: text/plain;charset=UTF-8\r\nContent-Length: %d\r\n' % sum(len(p) for p in body)
+            r += 'Content-Type: text/plain;charset=UTF-8\r\nContent-Length: %d\r\n' % n
         for k, v in c.headers:
             r += '%s: %s\r\n' % (k, v)
-        self.req = ((r + '\r\n').encode(),) + tuple(body)
+        r = (r + '\r\n').encode()
+        # A small request goes in one write (one segment: the goodbye '1' is followed by the
+        # socket's close at once, and must reach the server whole); a large body in pieces.
+        self.req = (r + b''.join(body),) if n < 512 else (r,) + tuple(body)
         self.busy = True
         self._send(self.sock is not None and self._alive())
 
@@ -155,14 +159,17 @@ class Poll:
         # The head, a chunk size line, the end of a chunk, the trailer: lines.
         j = d.find(b'\n', i, self.n)
         k = self.n if j < 0 else j + 1
-        self.line += memoryview(d)[i:k]
         self.i = k
-        if len(self.line) > 4096:
-            raise OSError('HTTP line over 4 KiB')
-        if j < 0:
-            return
-        line = self.line
-        self.line = bytearray()
+        if j < 0 or self.line:  # a line cut by the end of what was read: kept whole
+            self.line += memoryview(d)[i:k]
+            if len(self.line) > 4096:
+                raise OSError('HTTP line over 4 KiB')
+            if j < 0:
+                return
+            line = bytes(self.line)
+            self.line = bytearray()
+        else:
+            line = bytes(d[i:k])
         if st == _HEAD:
             if line != b'\r\n':
                 self.head += line  # until the empty line
@@ -171,7 +178,7 @@ class Poll:
                 return
             self._head(self.head)
         elif st == _SIZE:
-            n = _int(bytes(line).split(b';')[0], 16)
+            n = _int(line.split(b';')[0], 16)
             self.st, self.left = (_CHUNK, n) if n else (_TRAILER, 0)
         elif line != b'\r\n':
             if st == _CRLF:
@@ -239,10 +246,7 @@ class Poll:
             end = j = nxt = self._units(i, k)
         m = memoryview(d)[i:k if j < 0 else end]
         if self.part is not None or j < 0:  # a packet cut by the end of what was read
-            if self.part is None:
-                self.part = bytearray()
-            self.part += m
-            m = memoryview(self.part)
+            m = self._keep(m)
         if j < 0:
             return k
         self._packet(m)
@@ -267,10 +271,26 @@ class Poll:
         self.need = need
         return -1
 
+    def _keep(self, m):
+        # Add m to the packet being cut, part[:pn]; the packet so far. Its buffer doubles as
+        # it fills, so that a packet that comes a byte at a time (chunked) is not copied whole
+        # for each byte.
+        p = self.part
+        n = self.pn + len(m)
+        if p is None or n > len(p):
+            q = bytearray(max(n, 2 * len(p) if p else 64))
+            if p:
+                q[:self.pn] = memoryview(p)[:self.pn]
+            self.part = p = q
+        p[self.pn:n] = m
+        self.pn = n
+        return memoryview(p)[:n]
+
     def _packet(self, p):
         # A whole packet of the body (a memoryview): to the engine.
         e = self.e
         self.part = self.need = None
+        self.pn = 0
         b = len(p) and p[0] == 98  # b: base64 (protocol 3: b4)
         try:
             p = a2b_base64(p[2 if e.eio == 3 else 1:]) if b else str(p, 'utf-8')
@@ -285,7 +305,7 @@ class Poll:
         if self.need or self.num:  # protocol 3: a length with fewer units after it, or no packet
             raise ValueError('length')
         if self.part is not None or self.need is not None:
-            self._packet(memoryview(self.part or b''))
+            self._packet(memoryview(self.part or b'')[:self.pn])
         self.busy = False
         self.line = None
         if self.close_after:

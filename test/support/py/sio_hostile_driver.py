@@ -8,6 +8,8 @@
 # unit_batch(path): the sans-I/O decoders called directly.
 #   ['pdec', hex body, eio]       usocketio.polling.decode -> ['ok', packets] | ['raise', type, msg]
 #   ['penc', packets, eio]        encode, then decode again -> ['ok', hex payload, packets]
+#   ['plim', lengths, eio, limit] POSTs of text packets of those lengths under a maxPayload
+#                                 -> ['ok', [[packets, bytes] per POST]]
 #   ['sdec', text]                usocketio.client.decode -> ['ok', [t, nsp, id, json, n]] | ['raise', ...]
 #   ['bin', tagged data]          binary.deconstruct, a JSON round trip, binary.reconstruct
 #   ['recon', json text, natts]   binary.reconstruct of decoded JSON with natts attachments
@@ -197,6 +199,15 @@ def unit(k):
             return ['ok', [spkt(p) for p in pdecode(unhexlify(k[1]), k[2])]]
         except Exception as x:
             return err(x)
+    if kind == 'plim':  # ['plim', [lengths of text packets], eio, limit]: how POSTs would cut them
+        from usocketio.polling import encode
+        ps = ['x' * n for n in k[1]]
+        out = []
+        while ps:
+            n, pieces = encode(ps, k[2], k[3])
+            out.append([n, sum(len(p) for p in pieces)])
+            ps = ps[n:]
+        return ['ok', out]
     if kind == 'penc':
         ps = [unhexlify(p[1]).decode() if p[0] == 's' else unhexlify(p[1]) for p in k[1]]
         b = pencode(ps, k[2])
