@@ -47,10 +47,11 @@ _base = [0]
 
 
 def mark():
-    # What the case allocates counts from here: the set-up before it (a connection opened, the
-    # fake engine) is not the parser's.
+    # What the case allocates and the lines it runs count from here: the set-up before it (a
+    # connection opened, the fake engine) is not the parser's.
     if MPY:
         _base[0] = gc.mem_alloc()
+    _lines[0] = 0
 
 
 def err(x):
