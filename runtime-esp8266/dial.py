@@ -30,7 +30,7 @@ def urlparse(uri, schemes=('ws', 'wss', 'http', 'https')):
         k = -1
     host = a if k < 0 else a[:k]
     if k >= 0 and k + 1 < len(a):
-        port = int(a[k + 1:]) if a[k + 1:].isdigit() else 0
+        port = int(a[k + 1:]) if a[k + 1:].encode().isdigit() else 0  # ASCII digits: CPython's str.isdigit() takes any script's
     if '@' in a or not host or not 0 < port < 65536 or host[0] == '[' and host[-1] != ']':
         raise ValueError('bad host or port in URL (no userinfo; port 1-65535): %s' % uri)
     return (tls, host[1:-1] if host[0] == '[' else host, port, target if target.startswith('/') else '/' + target,
