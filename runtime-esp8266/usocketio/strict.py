@@ -2,7 +2,28 @@
 # is queued. socket.io's parser ends the whole session on a packet it cannot read, and the emits
 # that shared its POST are lost with it; json on MicroPython writes the repr of what it cannot
 # encode (object(), set()), and NaN and Infinity, which are not JSON, on both ports. Imported
-# with the first packet packed.
+# with the first packet packed (pack() is here: it runs only with the checks).
+import json
+
+
+def pack(t, nsp, i, data):
+    """A Socket.IO packet of type t (2 EVENT or 3 ACK: 5 and 6 when data holds bytes) as
+    (text, attachments); data checked by walk()."""
+    a = ()
+    if walk(data, t == 2):  # any bytes in data?
+        from usocketio.binary import deconstruct
+        data, a = deconstruct(data)
+        t += 3
+    s = str(t)
+    if a:
+        s += '%d-' % len(a)
+    if nsp != '/':
+        s += nsp + ','
+    if i is not None:
+        s += str(i)
+    if data is not None:
+        s += json.dumps(data)
+    return s, a
 
 
 def walk(data, event=False, inf=(float('inf'), -float('inf'))):  # inf: made once, not a global
