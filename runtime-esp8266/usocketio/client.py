@@ -89,7 +89,8 @@ class Client:
         than max_queue wait, or (with a callback) await their acks; OSError(ENOTCONN) if the
         namespace or the client was left. What the server would end the session for is refused
         and nothing is sent (usocketio.strict): TypeError for an event name not a str or args
-        not JSON, ValueError for the names socket.io's parser rejects and NaN or Infinity."""
+        not JSON, ValueError for the names socket.io's parser rejects, NaN or Infinity, and a
+        packet over the maxPayload the server announced."""
         ns = self.nsps.get(namespace)
         if ns is None or ns.state >= _S_REFUSED or self.state == _S_CLOSED:
             raise OSError(ENOTCONN, 'not connected')
@@ -98,7 +99,7 @@ class Client:
             raise OverflowError('queue full')
         i = ns.ids if callback else None
         from usocketio.strict import pack
-        p = pack(2, namespace, i, [event] + list(args))  # first: it may raise
+        p = pack(self, 2, namespace, i, [event] + list(args))  # first: it may raise
         if callback:
             ns.ids += 1
             ns.acks[i] = callback
@@ -200,7 +201,7 @@ class Client:
             r = _call(self, f, args)
             if i is not None:  # packed here, where an error (CPython's json) reaches the caller
                 from usocketio.strict import pack
-                post(N, ns, _E_REPLY, pack(3, ns.name, i, [] if r is None else list(r) if isinstance(r, tuple) else [r]))
+                post(N, ns, _E_REPLY, pack(self, 3, ns.name, i, [] if r is None else list(r) if isinstance(r, tuple) else [r]))
 
     # The session's side.
 

@@ -6,9 +6,11 @@
 import json
 
 
-def pack(t, nsp, i, data):
+def pack(c, t, nsp, i, data):
     """A Socket.IO packet of type t (2 EVENT or 3 ACK: 5 and 6 when data holds bytes) as
-    (text, attachments); data checked by walk()."""
+    (text, attachments) for client c; data checked by walk(), and ValueError if the packet is
+    over the maxPayload the server announced (it would end the session: engine.io-client sends
+    it alone all the same)."""
     a = ()
     if walk(data, t == 2):  # any bytes in data?
         from usocketio.binary import deconstruct
@@ -23,6 +25,16 @@ def pack(t, nsp, i, data):
         s += str(i)
     if data is not None:
         s += json.dumps(data)
+    e = c.engine
+    m = getattr(e, 'max_payload', None)  # (known once the session is open)
+    if m:
+        n = len(s) + 1  # the Engine.IO message: '4', then the packet
+        if 4 * n > m:  # (count its UTF-8 bytes, a copy, only when that can matter)
+            n = len(s.encode()) + 1
+        for b in a:  # a message each on WebSocket; base64 ('b...' and a separator) in a POST
+            n = max(n, len(b)) if e.ws else n + 4 * ((len(b) + 2) // 3) + 2
+        if n > m:
+            raise ValueError('packet over maxPayload (%d)' % m)
     return s, a
 
 
