@@ -2,7 +2,7 @@
 # Engine.IO sessions, wait out the reconnection backoff, join and leave namespaces. Imported
 # when one of these happens, so the loop's steady work (usocketio.client) stays small.
 import json
-from fsm import const, ticks_add, ticks_diff, ticks_ms, unload
+from fsm import const, ticks_add, ticks_ms, unload
 from usocketio.engine import Engine, post
 import socketio_manager_fsm as M
 import socketio_namespace_fsm as N

@@ -1,11 +1,10 @@
 # usocketio/transport.py: what an Engine.IO session does once: open its first transport, probe
 # and upgrade to WebSocket; and, while it polls, each new poll. Imported when one of these
-# actions runs (the goodbye and the close are usocketio.closing's).
+# actions runs (the goodbye and the close are usocketio.ending's).
 import json
 from fsm import const, unload
 from usocketio.engine import FAILED, LOST, OPEN, Heartbeat, post
 import engineio_fsm as E
-import engineio_heartbeat_fsm as H
 
 # Ids in the engineio machine (checked by `npx wirestate generate`).
 _E_HANDSHAKE = const(0)
