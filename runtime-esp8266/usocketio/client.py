@@ -19,6 +19,10 @@ _E_ENGINE_OPEN = const(1)
 _E_ENGINE_FAILED = const(2)
 _E_ENGINE_LOST = const(3)
 _S_CLOSED = const(4)
+_S_OPEN = const(2)
+_S_CONNECTING = const(1)
+_A_CLOSE_ENGINE = const(5)
+_A_SERVER_LEFT = const(9)
 _G_MAY_RECONNECT = const(0)
 _E_CONNECTED = const(1)
 _E_REFUSED = const(2)
@@ -85,7 +89,8 @@ class Client:
         than max_queue wait, or (with a callback) await their acks; OSError(ENOTCONN) if the
         namespace or the client was left. What the server would end the session for is refused
         and nothing is sent (usocketio.strict): TypeError for an event name not a str or args
-        not JSON, ValueError for the names socket.io's parser rejects and NaN or Infinity."""
+        not JSON, ValueError for the names socket.io's parser rejects, NaN or Infinity, and a
+        packet over the maxPayload the server announced."""
         ns = self.nsps.get(namespace)
         if ns is None or ns.state >= _S_REFUSED or self.state == _S_CLOSED:
             raise OSError(ENOTCONN, 'not connected')
@@ -93,7 +98,8 @@ class Client:
         if max(len(ns.held) + (len(e.buf) if e else 0), len(ns.acks) if callback else 0) >= self.max_queue:
             raise OverflowError('queue full')
         i = ns.ids if callback else None
-        p = self.pack(2, namespace, i, [event] + list(args))  # first: it may raise
+        from usocketio.strict import pack
+        p = pack(self, 2, namespace, i, [event] + list(args))  # first: it may raise
         if callback:
             ns.ids += 1
             ns.acks[i] = callback
@@ -126,7 +132,7 @@ class Client:
     def close(self):
         """Leave every namespace and close the connection, once namespaces still joining
         have the server's answer and what is queued is sent (for at most the timeout)."""
-        from usocketio.session import close
+        from usocketio.closing import close
         close(self)
 
     def __enter__(self):
@@ -194,7 +200,8 @@ class Client:
                     continue
             r = _call(self, f, args)
             if i is not None:  # packed here, where an error (CPython's json) reaches the caller
-                post(N, ns, _E_REPLY, self.pack(3, ns.name, i, [] if r is None else list(r) if isinstance(r, tuple) else [r]))
+                from usocketio.strict import pack
+                post(N, ns, _E_REPLY, pack(self, 3, ns.name, i, [] if r is None else list(r) if isinstance(r, tuple) else [r]))
 
     # The session's side.
 
@@ -235,33 +242,22 @@ class Client:
             post(N, ns, _E_CONNECTED if t == 0 else _E_SERVER_DISCONNECT if t == 1 else
                  _E_REFUSED if t == 4 else _E_EVENT if t in (2, 5) else _E_ACK, (i, data))
 
-    def pack(self, t, nsp, i, data):
-        """A Socket.IO packet of type t (2 EVENT or 3 ACK: 5 and 6 when data holds bytes) as
-        (text, attachments)."""
-        from usocketio.strict import walk
-        a = ()
-        if walk(data, t == 2):  # any bytes in data?
-            from usocketio.binary import deconstruct
-            data, a = deconstruct(data)
-            t += 3
-        s = str(t)
-        if a:
-            s += '%d-' % len(a)
-        if nsp != '/':
-            s += nsp + ','
-        if i is not None:
-            s += str(i)
-        if data is not None:
-            s += json.dumps(data)
-        return s, a
-
     def guard(self, g):
         r = self.backoff[0]
         return g == _G_MAY_RECONNECT and r and (r < 0 or self.attempts < r)
 
+    def joining(self, end):
+        # Whether a namespace of the open session waits for the answer to its CONNECT, with
+        # time left before end.
+        return self.state == _S_OPEN and ticks_diff(end, ticks_ms()) > 0 and \
+            any(n.state == _S_CONNECTING for n in self.nsps.values())
+
     def act(self, a):
-        from usocketio.session import act
-        act(self, a)
+        if a == _A_CLOSE_ENGINE:
+            self.engine.close()
+        else:
+            from usocketio.session import act
+            act(self, a)
 
 
 class Namespace:
@@ -300,7 +296,10 @@ class Namespace:
             f = self.acks.pop(x[0], None)
             if f:
                 c.calls.append((f, self, None, tuple(x[1]), None))
-        else:  # joining and leaving
+        elif a >= _A_SERVER_LEFT:  # leaving
+            from usocketio.closing import namespace_act
+            namespace_act(self, a)
+        else:  # joining
             from usocketio.session import namespace_act
             namespace_act(self, a)
 
@@ -360,9 +359,6 @@ def decode(s, head=False):
 def _call(c, f, args):
     try:
         return f(*args)
-    except TypeError as x:
-        if str(x).startswith(getattr(f, '__qualname__', getattr(f, '__name__', '?')) + '()') and \
-                getattr(getattr(x, '__traceback__', None), 'tb_next', None) is None:
-            from usocketio.session import fit  # the call itself did not fit the handler
-            return fit(c, f, args, x)
-        raise
+    except TypeError as x:  # perhaps the call itself did not fit the handler
+        from usocketio.session import fit
+        return fit(c, f, args, x)

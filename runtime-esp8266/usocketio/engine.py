@@ -30,6 +30,7 @@ _A_POST = const(4)
 _A_BUFFER = const(5)
 _A_DELIVER = const(9)
 _A_FEED_HEARTBEAT = const(10)
+_A_SAY_GOODBYE = const(12)
 _E_SESSION_START = const(0)
 _E_SERVER_PING = const(1)
 _E_SERVER_PONG = const(2)
@@ -182,7 +183,10 @@ class Engine:
                 self._post()
             elif a == _A_FEED_HEARTBEAT:
                 post(H, self.hb, _E_SERVER_PING if self.x == '2' else _E_SERVER_PONG)
-            else:  # opening, probing, upgrading, closing, polling
+            elif a >= _A_SAY_GOODBYE:  # and close_transports: the session's end
+                from usocketio.ending import act
+                act(self, a)
+            else:  # opening, probing, upgrading, polling
                 import usocketio.transport as t
                 t.act(self, a)
         except (OSError, MemoryError) as x:  # out of memory too: the session fails, not the loop

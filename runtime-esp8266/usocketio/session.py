@@ -2,7 +2,7 @@
 # Engine.IO sessions, wait out the reconnection backoff, join and leave namespaces. Imported
 # when one of these happens, so the loop's steady work (usocketio.client) stays small.
 import json
-from fsm import const, ticks_add, ticks_diff, ticks_ms, unload
+from fsm import const, ticks_add, ticks_ms, unload
 from usocketio.engine import Engine, post
 import socketio_manager_fsm as M
 import socketio_namespace_fsm as N
@@ -13,28 +13,20 @@ _S_OPENING = const(1)
 _S_OPEN = const(2)
 _S_CLOSED = const(4)
 _E_DISCONNECT_REQUEST = const(9)
-_E_CLOSE_REQUEST = const(4)
 _A_OPEN_ENGINE = const(0)
 _A_OPENED = const(1)
 _A_NOTIFY_LOST = const(2)
 _A_SCHEDULE = const(3)
 _A_REPORT_FAILURE = const(4)
-_A_CLOSE_ENGINE = const(5)
 _E_SESSION_OPEN = const(0)
 _E_SESSION_LOST = const(4)
 _E_REFUSED = const(2)
-_S_CONNECTING = const(1)
 _S_CONNECTED = const(2)
 _S_REFUSED = const(3)
 _A_SEND_CONNECT = const(0)
 _A_CONFIRM = const(1)
 _A_KEEP = const(3)
 _A_REFUSE = const(8)
-_A_SERVER_LEFT = const(9)
-_A_ENGINE_LEFT = const(10)
-_A_SEND_DISCONNECT = const(11)
-_A_CLIENT_LEFT = const(12)
-_A_LEAVE = const(13)
 
 
 def configure(c, url, namespaces=None, auth=None, headers=None, query=None, transports=None,
@@ -98,7 +90,7 @@ def start(c, wait):
     post(M, c, _E_OPEN_REQUEST)
     c.hold = True  # handlers registered after connect() returns must hear what came before
     end = ticks_add(ticks_ms(), c.timeout)
-    while wait and (c.state == _S_OPENING or _joining(c, end)):
+    while wait and (c.state == _S_OPENING or c.joining(end)):
         c.step(100)
     c.hold = False
     if wait and c.engine.sid is None:
@@ -109,13 +101,6 @@ def start(c, wait):
         # The session ended (no reconnection) before a namespace had its answer, or right
         # after: python-socketio's error, not a dead client.
         raise OSError('One or more namespaces failed to connect (%s)' % c.why)
-
-
-def _joining(c, end):
-    # Whether a namespace of client c's open session waits for the answer to its CONNECT,
-    # with time left before end.
-    return c.state == _S_OPEN and ticks_diff(end, ticks_ms()) > 0 and \
-        any(n.state == _S_CONNECTING for n in c.nsps.values())
 
 
 def join(c, name, auth):
@@ -134,25 +119,15 @@ def disconnect(c, name):
         post(N, c.nsps[name], _E_DISCONNECT_REQUEST)
 
 
-def close(c):
-    end = ticks_add(ticks_ms(), c.timeout)
-    while _joining(c, end):  # the answer first: the emits its namespace holds go out with it
-        c.step(100)
-    for ns in list(c.nsps.values()):
-        post(N, ns, _E_DISCONNECT_REQUEST)
-    post(M, c, _E_CLOSE_REQUEST)
-    while c.engine and c.engine.sockets() and ticks_diff(end, ticks_ms()) > 0:
-        c.step(100)
-    if c.engine and c.engine.sockets():
-        c.engine.close()  # asked again: what the server never answered is dropped
-    c.step(0)  # the 'disconnect' handlers
-
-
 def fit(c, f, args, x):
-    """Call handler f, which raised TypeError x because it does not take args (its message
-    names it and says so), with what it takes: handlers may omit trailing arguments (a
+    """Handler f raised TypeError x on args: if because it does not take them (the message
+    names it and says so), call it with what it takes: handlers may omit trailing arguments (a
     'disconnect' handler without the reason), and the first uwebsockets' took the client
-    first (def on_message(self, message)). Firmware built with terse messages says neither."""
+    first (def on_message(self, message)). Firmware built with terse messages says neither.
+    Any other TypeError (one the handler raised itself) is raised again."""
+    if not str(x).startswith(getattr(f, '__qualname__', getattr(f, '__name__', '?')) + '()') or \
+            getattr(getattr(x, '__traceback__', None), 'tb_next', None) is not None:
+        raise x
     w = [int(k) for k in str(x).split() if k.isdigit()]  # "takes N ... but M were given", "missing N"
     if 'given' in str(x) and len(w) == 2 and w[0] < w[1]:
         return f(*args[:w[0]])
@@ -188,8 +163,6 @@ def act(c, a):
         for ns in c.nsps.values():
             if ns.state < _S_REFUSED:  # not those refused or left
                 c.calls.append((None, ns, 'connect_error', (c.why,), None))
-    elif a == _A_CLOSE_ENGINE:
-        c.engine.close()
 
 
 def settle(c):
@@ -239,20 +212,6 @@ def namespace_act(ns, a):
         c.engine.send(s)
     elif a == _A_REFUSE:
         c.calls.append((None, ns, 'connect_error', (x[1],), None))
-    elif a == _A_SERVER_LEFT:
-        c.calls.append((None, ns, 'disconnect', ('io server disconnect',), None))
-    elif a == _A_ENGINE_LEFT:
-        c.calls.append((None, ns, 'disconnect', (c.why,), None))
-    elif a == _A_CLIENT_LEFT:
-        c.calls.append((None, ns, 'disconnect', ('io client disconnect',), None))
-    elif a == _A_SEND_DISCONNECT:
-        c.engine.send('1' if ns.name == '/' else '1%s,' % ns.name)
-    elif a == _A_LEAVE:
-        ns.held = []
-        ns.kept = []
-        ns.acks = {}
-        if all(n.state >= _S_REFUSED for n in c.nsps.values()):
-            post(M, c, _E_CLOSE_REQUEST)
 
 
 def _requeue(c):

@@ -2,7 +2,40 @@
 # is queued. socket.io's parser ends the whole session on a packet it cannot read, and the emits
 # that shared its POST are lost with it; json on MicroPython writes the repr of what it cannot
 # encode (object(), set()), and NaN and Infinity, which are not JSON, on both ports. Imported
-# with the first packet packed.
+# with the first packet packed (pack() is here: it runs only with the checks).
+import json
+
+
+def pack(c, t, nsp, i, data):
+    """A Socket.IO packet of type t (2 EVENT or 3 ACK: 5 and 6 when data holds bytes) as
+    (text, attachments) for client c; data checked by walk(), and ValueError if the packet is
+    over the maxPayload the server announced (it would end the session: engine.io-client sends
+    it alone all the same)."""
+    a = ()
+    if walk(data, t == 2):  # any bytes in data?
+        from usocketio.binary import deconstruct
+        data, a = deconstruct(data)
+        t += 3
+    s = str(t)
+    if a:
+        s += '%d-' % len(a)
+    if nsp != '/':
+        s += nsp + ','
+    if i is not None:
+        s += str(i)
+    if data is not None:
+        s += json.dumps(data)
+    e = c.engine
+    m = getattr(e, 'max_payload', None)  # (known once the session is open)
+    if m:
+        n = len(s) + 1  # the Engine.IO message: '4', then the packet
+        if 4 * n > m:  # (count its UTF-8 bytes, a copy, only when that can matter)
+            n = len(s.encode()) + 1
+        for b in a:  # a message each on WebSocket; base64 ('b...' and a separator) in a POST
+            n = max(n, len(b)) if e.ws else n + 4 * ((len(b) + 2) // 3) + 2
+        if n > m:
+            raise ValueError('packet over maxPayload (%d)' % m)
+    return s, a
 
 
 def walk(data, event=False, inf=(float('inf'), -float('inf'))):  # inf: made once, not a global

@@ -1,11 +1,10 @@
 # usocketio/transport.py: what an Engine.IO session does once: open its first transport, probe
-# and upgrade to WebSocket, say goodbye and close; and, while it polls, each new poll. Imported
-# when one of these actions runs.
+# and upgrade to WebSocket; and, while it polls, each new poll. Imported when one of these
+# actions runs (the goodbye and the close are usocketio.ending's).
 import json
 from fsm import const, unload
 from usocketio.engine import FAILED, LOST, OPEN, Heartbeat, post
 import engineio_fsm as E
-import engineio_heartbeat_fsm as H
 
 # Ids in the engineio machine (checked by `npx wirestate generate`).
 _E_HANDSHAKE = const(0)
@@ -18,10 +17,7 @@ _A_OPEN_TRANSPORT = const(0)
 _A_OPEN_PROBE = const(6)
 _A_DROP_PROBE = const(7)
 _A_UPGRADE = const(8)
-_A_SAY_GOODBYE = const(12)
-_A_CLOSE_TRANSPORTS = const(13)
 _E_PROBE_OK = const(8)
-_E_SESSION_END = const(3)
 
 
 def handshake(e, p):
@@ -70,42 +66,22 @@ def act(e, a):
     elif a == _A_OPEN_PROBE:
         _websocket(e, False)
     elif a == _A_DROP_PROBE:
-        _drop(e.probe)
+        from usocketio.ending import drop
+        drop(e.probe)
         e.probe = None
     elif a == _A_UPGRADE:
         e.ws, e.probe = e.probe, None
         e.ws.send('5')
-        _close_polling(e)
+        from usocketio.ending import close_polling
+        close_polling(e)
         _steady(e)
-    elif a == _A_SAY_GOODBYE:
-        if e.ws and e.ws.open:
-            # A Close frame, written now and not waited for: Websocket.close() would block in
-            # this action until the server answered (or its close_timeout passed), while data
-            # may keep coming; the session is over either way. (12: the websocket machine's
-            # close_request.)
-            from uwebsockets.protocol import Connection
-            from uwebsockets.closing import payload
-            Connection._request(e.ws, 12, (8, payload(1000, '')))
-            e.ws.step(-1)
-        elif e.posting and not e.posting.busy:
-            try:  # the server need not answer: the session is over either way
-                e.posting.request((b'1' if e.eio == 4 else b'1:1',))
-            except OSError:
-                pass
-    elif a == _A_CLOSE_TRANSPORTS:  # a lost session's peer is not waited for
-        _close_polling(e)
-        _drop(e.ws)
-        _drop(e.probe)
-        e.ws = e.probe = None
-        if e.hb:
-            post(H, e.hb, _E_SESSION_END)
 
 
 def _steady(e):
     # The session runs on WebSocket: drop the code that opens, upgrades and polls until it is
     # needed again (its heap goes back to the application); usocketio.session goes too once
     # the namespaces have their answers (now, or when the last comes).
-    for m in ('usocketio.polling', 'usocketio.transport', 'dial'):
+    for m in ('usocketio.polling', 'usocketio.transport', 'usocketio.ending', 'dial'):
         unload(m)
     if all(n.state >= 2 for n in e.c.nsps.values()):  # 2: socketio_namespace's connected, and after
         unload('usocketio.session')
@@ -160,14 +136,3 @@ def _websocket(e, first):
             post(E, e, _E_PROBE_FAILED)
 
 
-def _drop(w):
-    # Leave a WebSocket without the closing handshake: the server drops what it cannot use.
-    if w:
-        w.sock.close()
-
-
-def _close_polling(e):
-    for t in (e.get, e.posting):
-        if t:
-            t.close()
-    e.get = e.posting = None

@@ -625,6 +625,36 @@ c.close()`);
         expect(srv.of(t, 'closed').map((e) => e.reason)).toEqual(['transport close']); // not 'forced close'
       });
 
+      it("emit() refuses a packet over the server's maxPayload (ValueError, nothing sent): the session and the emits around it go on", async () => {
+        // Sent, it went alone in a POST that socket.io answered 413: a transport error, and
+        // what waited behind it was lost.
+        const own = await startSioServer('v4', { maxHttpBufferSize: 1000 });
+        try {
+          const t = tag('maxpayload');
+          const r = await pool.run<Record<string, unknown>>(py`
+A = []
+c = sio_connect('${own.url}/?case=${t}', transports=('polling',))
+R = {'big': fails(c.emit, 'echo', 'x' * 1000, callback=lambda *a: A.append('wrong'))[:2],
+     'wide': fails(c.emit, 'echo', '\u00e9' * 600)[:2],
+     'bin': fails(c.emit, 'echo', b'\x01' * 800)[:2]}
+c.emit('echo', 'y' * 900, callback=lambda *a: A.append(len(a[0])))
+c.emit('echo', b'\x02' * 600, callback=lambda *a: A.append(len(a[0])))
+R['ok'] = until(c, lambda: len(A) == 2)
+R['A'] = A
+c.close()`);
+          expect(r.big).toEqual(['exc', 'ValueError']);
+          expect(r.wide).toEqual(['exc', 'ValueError']); // 600 characters, 1200 UTF-8 bytes
+          expect(r.bin).toEqual(['exc', 'ValueError']); // 800 bytes: 1068 in base64
+          expect(r.ok, JSON.stringify(r)).toBe(true);
+          expect(r.A).toEqual([900, 600]);
+          expect(own.of(t, 'engine').length).toBe(1);
+          await own.wait((e) => e.tag === t && e.kind === 'closed', 3000, 'the Engine.IO session end');
+          expect(own.of(t, 'closed').map((e) => e.reason)).toEqual(['transport close']);
+        } finally {
+          await own.close();
+        }
+      });
+
       it('CR/LF and other control characters in query, headers or path: ValueError from connect(), nothing sent', async () => {
         const t = tag('inject');
         const r = await pool.run<Record<string, unknown>>(py`

@@ -1102,7 +1102,7 @@ class Vm {
     // What the runtime imports on demand stays once loaded: load it before the baseline.
     await this.dev.exec(
       'import gc, json, micropython\nfrom sio_hostile_driver import session_batch, unit_batch\n' +
-        'import usocketio.client, usocketio.session, usocketio.engine, usocketio.polling, usocketio.transport, usocketio.binary, uwebsockets.client, uwebsockets.closing, uwebsockets.utf8',
+        'import usocketio.client, usocketio.session, usocketio.engine, usocketio.polling, usocketio.transport, usocketio.closing, usocketio.ending, usocketio.binary, uwebsockets.client, uwebsockets.closing, uwebsockets.utf8',
     );
     // Warm-up, unchecked: every lazily imported module loaded, every name interned once.
     // Warm-up, unchecked, of valid input (a hang here, or in the probe, cannot be skipped).

@@ -69,6 +69,20 @@ describe('Socket.IO runtime heap on the simulated ESP8266', () => {
     }
   });
 
+  it('close() of a session on WebSocket imports only usocketio.closing and usocketio.ending: no session, transport or polling code is compiled again', async () => {
+    const dev = await SimDevice.boot({ files: projectFiles(TOOLKIT_ROOT), stdout: () => {} });
+    try {
+      await dev.exec(`import sys, usocketio.client\nc = ${upgradedSocketIo(url)}`);
+      expect(await dev.eval<boolean>(SOCKETIO_UPGRADED)).toBe(true);
+      await dev.exec('before = set(sys.modules)\nc.close()');
+      const r = await dev.eval<[number, string[]]>(`(c.state, sorted(m for m in sys.modules if m not in before))`);
+      expect(r[0]).toBe(4); // socketio_manager's closed
+      expect(r[1]).toEqual(['usocketio.closing', 'usocketio.ending']);
+    } finally {
+      await dev.close();
+    }
+  });
+
   it('a session with transports=("websocket",) retains at most 11 KB for the first, like an upgraded one (the session code compiled twice kept 13.3 KB)', async () => {
     const ws = `(lambda c: ([c.step(20) for i in range(500) if c.sid is None], c)[1])(usocketio.client.connect('${url}', transports=('websocket',)))`;
     const f = await connectionFigures(TOOLKIT_ROOT, 'usocketio.client', ws, false, SOCKETIO_UPGRADED);

@@ -95,6 +95,8 @@ export interface SioOptions {
   /** Record every HTTP request and WebSocket upgrade (kind 'request'), and take request heads
    *  up to 64 KiB (Node's default, 16 KiB, would answer a longer one 431 unrecorded). */
   requests?: boolean;
+  /** socket.io's maxHttpBufferSize (its maxPayload in the handshake); its default otherwise. */
+  maxHttpBufferSize?: number;
 }
 
 function tagOf(q: unknown): string {
@@ -140,6 +142,7 @@ export async function startSioServer(kind: Kind, opts: SioOptions = {}): Promise
       transports: opts.transports ?? ['polling', 'websocket'],
       pingInterval: opts.pingInterval ?? 25000,
       pingTimeout: opts.pingTimeout ?? 20000,
+      ...(opts.maxHttpBufferSize ? { maxHttpBufferSize: opts.maxHttpBufferSize } : {}),
     };
     if (kind === 'v4') {
       io = new Sio4Server(httpServer, { ...common, allowEIO3: opts.allowEIO3 ?? false } as Partial<ServerOptions>);
