@@ -127,17 +127,18 @@ class Connection:
                 # Refuse a message over max_size from its header, before allocating it (7.4.1).
                 elif b0 & 8 or n + (len(self.frag) if b0 & 15 == 0 and self.frag else 0) <= self.max_size:
                     self.payload = self.text = None  # the last frame's, before the next is allocated
-                    self.payload = self.rbuf = bytearray(n)  # (a MemoryError fails the connection: 1009)
-                    self.rpos = 0
-                    self.rend = n
+                    # (A MemoryError fails the connection: 1009.) A message's first frame gets its
+                    # bytearray even if empty; an empty control frame or continuation allocates nothing.
+                    self.payload = bytearray(n) if n or b0 & 15 in (1, 2) else b''
+                    if n:
+                        self.rbuf, self.rpos, self.rend = self.payload, 0, n
+                        return
                     ev = None
                 if ev is not None:
                     # The stream can no longer be trusted, or holds a frame we refuse to read:
                     # stop decoding, but go on reading so that the server closing TCP is seen.
                     self.rbuf, self.rpos, self.rend = h, 0, 0
                     return fire(W, self, ev)
-                if n:
-                    return
             # A whole frame is in: its event, by opcode.
             self.rbuf, self.rpos, self.rend = h, 0, 2
             op = h[0] & 15
@@ -200,8 +201,8 @@ class Connection:
         # Take note that n bytes of what output() returned last were written, and return the
         # bytes to write next (a memoryview), or None (and `out` None) if nothing waits.
         if self.wend:  # a piece of a large frame's payload
-            from uwebsockets.large import piece
-            b = piece(self, n)
+            import uwebsockets.large as l
+            b = l.piece(self, n)
             if b:
                 return b
             n = 0
@@ -216,8 +217,8 @@ class Connection:
             self.out = None
             self.opos = 0
             return None
-        from uwebsockets.large import piece
-        return piece(self, 0)
+        import uwebsockets.large as l
+        return l.piece(self, 0)
 
     def guard(self, g):
         p = self.payload
@@ -226,8 +227,8 @@ class Connection:
         if g == _G_FIN:
             return self.hdr[0] & 0x80
         if g == _G_UTF8_OK:
-            from uwebsockets.utf8 import guard
-            return guard(self)
+            import uwebsockets.utf8 as u
+            return u.guard(self)
         if g == _G_CLOSE_PAYLOAD_OK:
             import uwebsockets.closing as c
             return c.payload_ok(p)
