@@ -38,6 +38,8 @@ _E_TCP_CLOSED = const(9)
 _E_SEND_MESSAGE = const(10)
 _E_SEND_PING = const(11)
 _E_CLOSE_REQUEST = const(12)
+_S_IN_TEXT = const(2)
+_S_IN_BINARY = const(3)
 _T_OPEN_TIMEOUT = const(0)
 _G_HANDSHAKE_OK = const(0)
 _G_FIN = const(1)
@@ -132,6 +134,12 @@ class Connection:
                     self.payload = bytearray(n) if n or b0 & 15 in (1, 2) else b''
                     if n:
                         self.rbuf, self.rpos, self.rend = self.payload, 0, n
+                        return
+                    if not b0 and _S_IN_TEXT <= self.state <= _S_IN_BINARY:
+                        # An empty continuation inside a message, not the last: the machine would
+                        # append nothing and stay (utf8_ok holds: no new text), so skip it. A
+                        # stream of them costs one read each, and no dispatch.
+                        self.rpos, self.rend = 0, 2
                         return
                     ev = None
                 if ev is not None:
@@ -235,7 +243,11 @@ class Connection:
 
     def act(self, a):
         p = self.payload
-        if a == _A_BEGIN_MESSAGE:
+        if a == _A_APPEND_FRAGMENT:  # the frequent ones first
+            self.frag += p  # in place
+        elif a == _A_SEND_PONG:
+            self._frame(10, p)  # the Ping's payload, unchanged (5.5.3)
+        elif a == _A_BEGIN_MESSAGE:
             self.frag = p
         elif a == _A_DELIVER_TEXT:
             self.msg = str(self.frag, 'utf-8') if self.text is None else self.text
@@ -243,12 +255,8 @@ class Connection:
         elif a == _A_DELIVER_BINARY:
             self.msg = self.frag  # the bytearray it was read into: no copy (unless fragmented)
             self.frag = None
-        elif a == _A_APPEND_FRAGMENT:
-            self.frag += p  # in place
         elif a in (_A_WRITE_MESSAGE, _A_WRITE_PING, _A_WRITE_CLOSE):
             self._frame(*self.outgoing)
-        elif a == _A_SEND_PONG:
-            self._frame(10, p)  # the Ping's payload, unchanged (5.5.3)
         elif a <= _A_FAIL_OPEN_TIMEOUT:  # the handshake's actions: the spec declares them first
             import uwebsockets.handshake as hs
             hs.act(self, a)
