@@ -38,8 +38,7 @@ _E_TCP_CLOSED = const(9)
 _E_SEND_MESSAGE = const(10)
 _E_SEND_PING = const(11)
 _E_CLOSE_REQUEST = const(12)
-_S_IN_TEXT = const(2)
-_S_IN_BINARY = const(3)
+_S_OPEN = const(1)  # idle
 _T_OPEN_TIMEOUT = const(0)
 _G_HANDSHAKE_OK = const(0)
 _G_FIN = const(1)
@@ -129,29 +128,25 @@ class Connection:
                 # Refuse a message over max_size from its header, before allocating it (7.4.1).
                 elif b0 & 8 or n + (len(self.frag) if b0 & 15 == 0 and self.frag else 0) <= self.max_size:
                     self.payload = self.text = None  # the last frame's, before the next is allocated
-                    # (A MemoryError fails the connection: 1009.) A message's first frame gets its
-                    # bytearray even if empty; an empty control frame or continuation allocates nothing.
-                    self.payload = bytearray(n) if n or b0 & 15 in (1, 2) else b''
-                    if n:
-                        self.rbuf, self.rpos, self.rend = self.payload, 0, n
-                        return
-                    if not b0 and _S_IN_TEXT <= self.state <= _S_IN_BINARY:
-                        # An empty continuation inside a message, not the last: the machine would
-                        # append nothing and stay (utf8_ok holds: no new text), so skip it. A
-                        # stream of them costs one read each, and no dispatch.
-                        self.rpos, self.rend = 0, 2
-                        return
+                    self.payload = self.rbuf = bytearray(n)  # (a MemoryError fails the connection: 1009)
+                    self.rpos = 0
+                    self.rend = n
                     ev = None
                 if ev is not None:
                     # The stream can no longer be trusted, or holds a frame we refuse to read:
                     # stop decoding, but go on reading so that the server closing TCP is seen.
                     self.rbuf, self.rpos, self.rend = h, 0, 0
                     return fire(W, self, ev)
+                if n:
+                    return
             # A whole frame is in: its event, by opcode.
             self.rbuf, self.rpos, self.rend = h, 0, 2
             op = h[0] & 15
-            fire(W, self, (_E_CONTINUATION, _E_TEXT, _E_BINARY)[op] if op < 8
-                 else (_E_CLOSE, _E_PING, _E_PONG)[op - 8])
+            # An empty continuation, not a message's last, after idle: skip the dispatch. Inside
+            # a message the machine would append nothing and stay (utf8_ok holds: no new text);
+            # once closing it ignores data frames.
+            if h[0] or self.payload or self.state == _S_OPEN:
+                fire(W, self, (_E_CONTINUATION, _E_TEXT, _E_BINARY, 0, 0, 0, 0, 0, _E_CLOSE, _E_PING, _E_PONG)[op])
         except MemoryError:
             # What was being assembled goes; the stream is not read further (as after a failure).
             self.frag = None
@@ -209,8 +204,8 @@ class Connection:
         # Take note that n bytes of what output() returned last were written, and return the
         # bytes to write next (a memoryview), or None (and `out` None) if nothing waits.
         if self.wend:  # a piece of a large frame's payload
-            import uwebsockets.large as l
-            b = l.piece(self, n)
+            import uwebsockets.large as large
+            b = large.piece(self, n)
             if b:
                 return b
             n = 0
@@ -225,21 +220,20 @@ class Connection:
             self.out = None
             self.opos = 0
             return None
-        import uwebsockets.large as l
-        return l.piece(self, 0)
+        import uwebsockets.large as large
+        return large.piece(self, 0)
 
     def guard(self, g):
-        p = self.payload
         if g == _G_HANDSHAKE_OK:
             return self.error is None
         if g == _G_FIN:
             return self.hdr[0] & 0x80
         if g == _G_UTF8_OK:
-            import uwebsockets.utf8 as u
-            return u.guard(self)
+            import uwebsockets.utf8 as utf8  # (not 'from ... import guard': a file system search each call)
+            return utf8.guard(self)
         if g == _G_CLOSE_PAYLOAD_OK:
             import uwebsockets.closing as c
-            return c.payload_ok(p)
+            return c.payload_ok(self.payload)
 
     def act(self, a):
         p = self.payload
