@@ -23,12 +23,9 @@ def guard(c):
     frame included, is valid; an incomplete last code point is kept (in c.carry) for the next
     frame, and must still be completable, so bad text fails on the frame that makes it bad."""
     p = c.payload
-    fin = c.hdr[0] & 0x80
-    if not p:  # nothing new: still valid, unless it ends the text with a code point incomplete
-        c.text = None
-        return not (fin and c.carry)
     if c.carry:
         p = c.carry + p
+    fin = c.hdr[0] & 0x80
     k = tail(p, valid) if not fin and p and p[-1] > 0x7F else 0
     t = None if k < 0 else valid(p, len(p) - k)
     if t is None:
