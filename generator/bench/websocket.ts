@@ -18,7 +18,7 @@ function frame(f: { op: number; payload: string | Buffer; fin?: boolean }): Buff
   head[0] = (f.fin === false ? 0 : 0x80) | f.op;
   return Buffer.concat([head, p]);
 }
-const OP = { CONT: 0, TEXT: 1, PING: 9 };
+const OP = { CONT: 0, TEXT: 1, BINARY: 2, PING: 9 };
 
 const wsPeer = readFileSync(fileURLToPath(new URL('../sim/ws_peer.py', import.meta.url)), 'utf8');
 
@@ -53,14 +53,16 @@ export async function websocketBench(root: string): Promise<void> {
     const hostile: [string, Buffer, number][] = [
       ['empty continuation frames', fill(frame({ op: OP.TEXT, payload: 'a', fin: false }), frame({ op: OP.CONT, payload: '', fin: false })), 8192],
       ['empty pings (a Pong each)', fill(Buffer.alloc(0), frame({ op: OP.PING, payload: '' })), 8192],
+      ['1-byte binary fragments', fill(frame({ op: OP.BINARY, payload: 'a', fin: false }), frame({ op: OP.CONT, payload: 'b', fin: false })), K16],
       ['1-byte fragments of two-byte characters', fill(frame({ op: OP.TEXT, payload: Buffer.from([0xc3]), fin: false }), Buffer.concat([frame({ op: OP.CONT, payload: Buffer.from([0xa9]), fin: false }), frame({ op: OP.CONT, payload: Buffer.from([0xc3]), fin: false })])), K16],
       ['one text message of two-byte characters', frame({ op: OP.TEXT, payload: 'é'.repeat(8190) }), K16],
     ];
     await dev.exec('from sansio_driver import cost');
     for (const [what, data, maxSize] of hostile) {
       await dev.writeFile('/payload.bin', data);
-      await dev.exec(`p = open('/payload.bin', 'rb').read()\nt0 = time.ticks_us()\ncost(p, ${maxSize})\nhostile_us = time.ticks_diff(time.ticks_us(), t0)`);
-      add(`16 KB hostile payload, ${what}, VM`, `${((await dev.eval<number>('hostile_us')) / 1000).toFixed(1)} ms`);
+      // The best of 3 runs: the machine's load only ever adds time.
+      await dev.exec(`p = open('/payload.bin', 'rb').read()\nhostile_us = 1 << 29\nfor i in range(3):\n    t0 = time.ticks_us()\n    cost(p, ${maxSize})\n    hostile_us = min(hostile_us, time.ticks_diff(time.ticks_us(), t0))`);
+      add(`16 KB hostile payload, ${what}, VM (best of 3)`, `${((await dev.eval<number>('hostile_us')) / 1000).toFixed(1)} ms`);
     }
   } finally {
     await dev.close();

@@ -38,6 +38,7 @@ _E_TCP_CLOSED = const(9)
 _E_SEND_MESSAGE = const(10)
 _E_SEND_PING = const(11)
 _E_CLOSE_REQUEST = const(12)
+_S_OPEN = const(1)  # idle
 _T_OPEN_TIMEOUT = const(0)
 _G_HANDSHAKE_OK = const(0)
 _G_FIN = const(1)
@@ -141,8 +142,11 @@ class Connection:
             # A whole frame is in: its event, by opcode.
             self.rbuf, self.rpos, self.rend = h, 0, 2
             op = h[0] & 15
-            fire(W, self, (_E_CONTINUATION, _E_TEXT, _E_BINARY)[op] if op < 8
-                 else (_E_CLOSE, _E_PING, _E_PONG)[op - 8])
+            # An empty continuation, not a message's last, after idle: skip the dispatch. Inside
+            # a message the machine would append nothing and stay (utf8_ok holds: no new text);
+            # once closing it ignores data frames.
+            if h[0] or self.payload or self.state == _S_OPEN:
+                fire(W, self, (_E_CONTINUATION, _E_TEXT, _E_BINARY, 0, 0, 0, 0, 0, _E_CLOSE, _E_PING, _E_PONG)[op])
         except MemoryError:
             # What was being assembled goes; the stream is not read further (as after a failure).
             self.frag = None
@@ -200,8 +204,8 @@ class Connection:
         # Take note that n bytes of what output() returned last were written, and return the
         # bytes to write next (a memoryview), or None (and `out` None) if nothing waits.
         if self.wend:  # a piece of a large frame's payload
-            from uwebsockets.large import piece
-            b = piece(self, n)
+            import uwebsockets.large as large
+            b = large.piece(self, n)
             if b:
                 return b
             n = 0
@@ -216,25 +220,28 @@ class Connection:
             self.out = None
             self.opos = 0
             return None
-        from uwebsockets.large import piece
-        return piece(self, 0)
+        import uwebsockets.large as large
+        return large.piece(self, 0)
 
     def guard(self, g):
-        p = self.payload
         if g == _G_HANDSHAKE_OK:
             return self.error is None
         if g == _G_FIN:
             return self.hdr[0] & 0x80
         if g == _G_UTF8_OK:
-            from uwebsockets.utf8 import guard
-            return guard(self)
+            import uwebsockets.utf8 as utf8  # (not 'from ... import guard': a file system search each call)
+            return utf8.guard(self)
         if g == _G_CLOSE_PAYLOAD_OK:
             import uwebsockets.closing as c
-            return c.payload_ok(p)
+            return c.payload_ok(self.payload)
 
     def act(self, a):
         p = self.payload
-        if a == _A_BEGIN_MESSAGE:
+        if a == _A_APPEND_FRAGMENT:  # the frequent ones first
+            self.frag += p  # in place
+        elif a == _A_SEND_PONG:
+            self._frame(10, p)  # the Ping's payload, unchanged (5.5.3)
+        elif a == _A_BEGIN_MESSAGE:
             self.frag = p
         elif a == _A_DELIVER_TEXT:
             self.msg = str(self.frag, 'utf-8') if self.text is None else self.text
@@ -242,12 +249,8 @@ class Connection:
         elif a == _A_DELIVER_BINARY:
             self.msg = self.frag  # the bytearray it was read into: no copy (unless fragmented)
             self.frag = None
-        elif a == _A_APPEND_FRAGMENT:
-            self.frag += p  # in place
         elif a in (_A_WRITE_MESSAGE, _A_WRITE_PING, _A_WRITE_CLOSE):
             self._frame(*self.outgoing)
-        elif a == _A_SEND_PONG:
-            self._frame(10, p)  # the Ping's payload, unchanged (5.5.3)
         elif a <= _A_FAIL_OPEN_TIMEOUT:  # the handshake's actions: the spec declares them first
             import uwebsockets.handshake as hs
             hs.act(self, a)

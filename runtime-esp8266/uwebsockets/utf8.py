@@ -39,7 +39,10 @@ def guard(c):
 def strict(b, n):
     """True if b[:n], which str() accepted, has no overlong form, surrogate or code point
     above U+10FFFF."""
+    m = max(memoryview(b)[:n])  # (text that is not ASCII: n > 0) no need to look for lead bytes above it
     for j in range(0, 27, 3):
+        if _LIMITS[j] > m:
+            continue
         x = _LIMITS[j:j + 1]
         i = b.find(x, 0, n)
         while i >= 0:
@@ -61,5 +64,7 @@ def tail(p, valid):
     need = (2 if c < 0xE0 else 3 if c < 0xF0 else 4) - k - 1
     if c < 0xC0 or need <= 0:
         return 0
+    if c < 0xE0:  # a two-byte lead alone: any continuation byte completes it, unless it is overlong
+        return 1 if c > 0xC1 else -1
     t = bytes(p[n - 1 - k:])  # try completing it with the lowest, then the highest continuation byte
     return k + 1 if valid(t + b'\x80' * need, k + 1 + need) or valid(t + b'\xbf' * need, k + 1 + need) else -1
