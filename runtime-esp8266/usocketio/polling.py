@@ -119,8 +119,14 @@ class Poll:
             if n is None:
                 break
             got += n or 1
-            if n == 0:
-                self._eof()
+            if n == 0:  # the end of the stream
+                if not self.got and self.reused:  # closed just as we reused it: once more, anew
+                    self.close()
+                    self._send(False)
+                    break
+                if self.st != _BODY or self.left >= 0:
+                    raise OSError('connection closed mid-response')
+                self._done()
                 break
             self.got += n
             if self.got > self.e.c.max_size:
@@ -130,15 +136,6 @@ class Poll:
             while self.i < self.n and self.busy and self.sock:  # (a new request empties it)
                 self._parse()
         return got > 0
-
-    def _eof(self):
-        if not self.got and self.reused:  # closed just as we reused it: once more, anew
-            self.close()
-            self._send(False)
-            return
-        if self.st != _BODY or self.left >= 0:
-            raise OSError('connection closed mid-response')
-        self._done()
 
     def _parse(self):
         # Parse what is in buf[i:n], up to a packet's end at most.
@@ -229,7 +226,7 @@ class Poll:
         if e.eio == 4:
             j = d.find(b'\x1e', i, k)
             end = k if j < 0 else j
-            nxt = j + 1
+            n = j + 1  # where the next packet starts
         elif self.need is None:  # protocol 3's <length>:<packet>: the length, digits up to ':'
             j = d.find(b':', i, k)
             self.num += bytes(d[i:k if j < 0 else j])
@@ -243,7 +240,7 @@ class Poll:
                 raise ValueError('length')
             return j + 1
         else:
-            end = j = nxt = self._units(i, k)
+            end = j = n = self._units(i, k)
         m = memoryview(d)[i:k if j < 0 else end]
         if self.part is not None or j < 0:  # a packet cut by the end of what was read
             m = self._keep(m)
@@ -252,7 +249,7 @@ class Poll:
         self._packet(m)
         if e.eio == 4:
             self.need = 0  # another packet follows the separator
-        return nxt
+        return n
 
     def _units(self, i, k):
         # Protocol 3: where in buf[i:k] the packet whose length (in UTF-16 code units, as
@@ -331,10 +328,10 @@ def _budget(e):
     return max(w, 500)
 
 
-def _int(b, base):
-    # A length in an HTTP head or chunk: OSError (a transport error) if it is not one.
+def _int(b, r):
+    # A length in an HTTP head or chunk, in radix r: OSError (a transport error) if it is not one.
     try:
-        n = int(b, base)
+        n = int(b, r)
     except ValueError:
         n = -1
     if n < 0:

@@ -19,8 +19,8 @@
 #
 # Written for a 30 KB heap: every function and every distinct name costs RAM when this file is
 # imported as source. Code that runs only while a connection opens (uwebsockets.handshake) or
-# ends (uwebsockets.closing), or only for text (uwebsockets.utf8), is imported when it is
-# needed.
+# ends (uwebsockets.closing), or only for text that is not ASCII (uwebsockets.utf8), is
+# imported when it is needed.
 from os import urandom
 from fsm import const, fire, start
 import websocket_fsm as W
@@ -229,6 +229,11 @@ class Connection:
         if g == _G_FIN:
             return self.hdr[0] & 0x80
         if g == _G_UTF8_OK:
+            # ASCII with nothing carried over is valid (deliver_text decodes it): only other
+            # text loads uwebsockets.utf8, which a session that sees none never keeps.
+            p = self.payload
+            if not self.carry and (not p or max(p) < 0x80):
+                return True
             import uwebsockets.utf8 as utf8  # (not 'from ... import guard': a file system search each call)
             return utf8.guard(self)
         if g == _G_CLOSE_PAYLOAD_OK:
