@@ -59,15 +59,13 @@ class Poll:
         # socket's close at once, and must reach the server whole); a large body in pieces.
         self.req = (r + b''.join(body),) if n < 512 else (r,) + tuple(body)
         self.busy = True
-        self._send(self.sock is not None and self._alive())
-
-    def _alive(self):
         # A kept-alive connection the server has closed meanwhile (Node closes idle ones after
         # 5 s) reads as end of stream: dial again rather than fail the session.
-        if self._read() is None:
-            return True
-        self.close()
-        return False
+        k = self.sock is not None
+        if k and self._read() is not None:
+            self.close()
+            k = False
+        self._send(k)
 
     def _send(self, reused):
         s = self.sock
@@ -82,9 +80,17 @@ class Poll:
         self.head = bytearray()
         self.i = self.n = 0
         # A peer that stops reading must not hold the loop: the writes may take until the
-        # session's next deadline, then they fail (OSError: a transport error). (MicroPython's
-        # TLS sockets have no timeout: their writes block.)
-        end = ticks_add(ticks_ms(), _budget(self.e))
+        # session's next deadline (engine e's timers', the heartbeat's; at most the client's
+        # timeout, at least half a second, so that a write on a busy machine is not taken for a
+        # peer that stopped reading), then they fail (OSError: a transport error).
+        # (MicroPython's TLS sockets have no timeout: their writes block.)
+        e = self.e
+        t = e.c.timeout
+        for o in (e, e.hb):
+            for d in o.timers if o else ():
+                if d is not None:
+                    t = min(t, ticks_diff(d, ticks_ms()))
+        end = ticks_add(ticks_ms(), max(t, 500))
         w = getattr(s, 'send', None) or s.write
         for d in self.req:
             d = memoryview(d)
@@ -313,19 +319,6 @@ class Poll:
         if self.sock:
             self.sock.close()
             self.sock = None
-
-
-def _budget(e):
-    # Milliseconds until engine e's next deadline (its timers', the heartbeat's), at most the
-    # client's timeout: how long a write may block. At least half a second, so that a write on
-    # a busy machine is not taken for a peer that stopped reading (the deadline's timer fires
-    # at the next step anyway).
-    w = e.c.timeout
-    for o in (e, e.hb):
-        for t in o.timers if o else ():
-            if t is not None:
-                w = min(w, ticks_diff(t, ticks_ms()))
-    return max(w, 500)
 
 
 def _int(b, r):

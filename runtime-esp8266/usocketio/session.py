@@ -193,10 +193,10 @@ def namespace_act(ns, a):
             return c.engine.bad()
         ns.kept.append(ns.call(x))
     elif a == _A_SEND_CONNECT:
-        s = '0' if ns.name == '/' else '0%s,' % ns.name
+        s = '0' if ns.name == '/' else '0' + ns.name + ','  # (no format string: one name fewer)
         if c.eio == 3:
             if c.query and ns.name != '/':
-                s = '0%s?%s,' % (ns.name, c.query)  # protocol 4 has no auth: the query goes along
+                s = '0' + ns.name + '?' + c.query + ','  # protocol 4 has no auth: the query goes along
         else:
             auth = ns.auth if ns.auth is not None else c.auth
             try:  # the application's: a function may raise, data may not encode

@@ -67,12 +67,12 @@ def request(host, path, headers, subprotocols):
 def verify(head, key, subprotocols):
     """(None, subprotocol) if the response head accepts our handshake (4.1, client steps 1-6),
     else (why not, None). Header names and tokens compare case-insensitively."""
-    lines = head.split(b'\r\n')
-    status = lines[0].split(None, 2)
+    r = head.split(b'\r\n')  # its lines
+    status = r[0].split(None, 2)
     if len(status) < 2 or status[1] != b'101':
-        return 'server answered %r' % bytes(lines[0]), None
+        return 'server answered %r' % bytes(r[0]), None
     h = {}
-    for line in lines[1:]:
+    for line in r[1:]:
         i = line.find(b':')
         if i > 0:
             k = line[:i].strip().lower()
