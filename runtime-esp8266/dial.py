@@ -14,10 +14,10 @@ def urlparse(uri, schemes=('ws', 'wss', 'http', 'https')):
         if c < 33 or c == 127:
             raise ValueError('control character or space in URL: %r' % uri)
     i = uri.find('://')
-    scheme = uri[:i] if i > 0 else ''
-    if scheme not in schemes:
+    s = uri[:i] if i > 0 else ''  # the scheme
+    if s not in schemes:
         raise ValueError('not a %s:// URL: %s' % (':// or '.join(schemes), uri))
-    tls = scheme in ('wss', 'https')
+    tls = s in ('wss', 'https')
     rest = uri[i + 3:]
     j = rest.find('#')  # a fragment is not sent
     if j >= 0:
@@ -40,11 +40,11 @@ def urlparse(uri, schemes=('ws', 'wss', 'http', 'https')):
 def dial(host, port, tls=False, timeout=None, ssl=None):
     """A connected socket, wrapped in TLS if tls (ssl: an SSLContext, default the platform's);
     timeout, in seconds, bounds the connect. The caller makes it non-blocking."""
-    ai = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
-    s = socket.socket(ai[0], ai[1], ai[2])
+    a = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
+    s = socket.socket(a[0], a[1], a[2])
     try:
         s.settimeout(timeout)
-        s.connect(ai[-1])
+        s.connect(a[-1])
         if tls:
             try:
                 import ssl as m

@@ -232,8 +232,8 @@ class Client:
                 raise ValueError
             t, nsp, i, data, a = p[:5]
             if t > 4:
-                from usocketio.binary import reconstruct
-                data = reconstruct(data, a)
+                import usocketio.binary as b  # (not 'from ... import': a file system search each call)
+                data = b.reconstruct(data, a)
         except Exception as x:  # whatever the decoders raise (json's errors differ by port)
             self.partial = None  # out of memory, as any failure to receive, is a transport error
             return self.engine.fail('transport error') if isinstance(x, MemoryError) else self.engine.bad()
@@ -256,8 +256,8 @@ class Client:
         if a == _A_CLOSE_ENGINE:
             self.engine.close()
         else:
-            from usocketio.session import act
-            act(self, a)
+            import usocketio.session as s
+            s.act(self, a)
 
 
 class Namespace:

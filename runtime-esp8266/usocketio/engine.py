@@ -201,16 +201,16 @@ class Engine:
                 p = b.pop(0)
                 self.ws.send(p if isinstance(p, str) or self.eio == 4 else b'\x04' + p)
         elif b:
-            from usocketio.polling import flush
-            flush(self)
+            import usocketio.polling as p  # (not 'from ... import': a file system search each call)
+            p.flush(self)
 
     def pump(self):
         """Read, without waiting, what the transports have, and handle it packet by packet;
         True if anything arrived."""
         k = False  # whether anything arrived
         if self.get:
-            from usocketio.polling import pump
-            k = pump(self)
+            import usocketio.polling as p
+            k = p.pump(self)
         if self.probe:
             import usocketio.transport as t
             k = t.probe(self) or k

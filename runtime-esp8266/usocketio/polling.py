@@ -19,13 +19,10 @@ import engineio_fsm as E
 _E_POLL_DONE = const(6)
 _E_POST_DONE = const(7)
 
-# Where a response is (Poll.st).
-_HEAD = const(0)
-_BODY = const(1)  # Content-Length (left: bytes to come) or, left < 0, up to the end of the stream
-_SIZE = const(2)  # a chunk's size line
-_CHUNK = const(3)  # a chunk's data (left: bytes to come)
-_CRLF = const(4)  # the line end after a chunk's data
-_TRAILER = const(5)  # the trailer section after the last chunk
+# Where a response is (Poll.st), as numbers rather than const() names (from source, every name
+# is interned for good): 0 the head; 1 the body, by Content-Length (left: bytes to come) or,
+# left < 0, up to the end of the stream; 2 a chunk's size line; 3 a chunk's data (left: bytes to
+# come); 4 the line end after a chunk's data; 5 the trailer section after the last chunk.
 
 
 class Poll:
@@ -41,35 +38,33 @@ class Poll:
         self.method = method
         self.buf = bytearray(256)
 
-    def request(self, body=()):
-        """Send the request; body: the POST's pieces (bytes), sent one after the other."""
+    def request(self, data=()):
+        """Send the request; data: the POST's body, in pieces (bytes) sent one after the other."""
         e = self.e
         c = e.c
         sid = e.sid
         r = '%s %s?EIO=%d&transport=polling%s%s%s HTTP/1.1\r\nHost: %s\r\n' % (
             self.method, c.path, c.eio, '&sid=' + sid if sid else '', '&b64=1' if c.eio == 3 else '',
             '&' + c.query if c.query else '', c.host)
-        n = sum(len(p) for p in body)
-        if body:
+        n = sum(len(p) for p in data)
+        if data:
             r += 'Content-Type: text/plain;charset=UTF-8\r\nContent-Length: %d\r\n' % n
         for k, v in c.headers:
             r += '%s: %s\r\n' % (k, v)
         r = (r + '\r\n').encode()
         # A small request goes in one write (one segment: the goodbye '1' is followed by the
         # socket's close at once, and must reach the server whole); a large body in pieces.
-        self.req = (r + b''.join(body),) if n < 512 else (r,) + tuple(body)
+        self.req = (r + b''.join(data),) if n < 512 else (r,) + tuple(data)
         self.busy = True
-        self._send(self.sock is not None and self._alive())
-
-    def _alive(self):
         # A kept-alive connection the server has closed meanwhile (Node closes idle ones after
         # 5 s) reads as end of stream: dial again rather than fail the session.
-        if self._read() is None:
-            return True
-        self.close()
-        return False
+        k = self.sock is not None
+        if k and self.read() is not None:
+            self.close()
+            k = False
+        self.send(k)
 
-    def _send(self, reused):
+    def send(self, reused):
         s = self.sock
         if s is None:
             import dial
@@ -77,14 +72,22 @@ class Poll:
             self.sock = s = dial.dial(c.url[1], c.url[2], c.url[0], c.timeout / 1000, c.ssl)
         self.reused = reused
         self.got = 0  # how much of the response has come
-        self.st = _HEAD
+        self.st = 0
         self.line = bytearray()
         self.head = bytearray()
         self.i = self.n = 0
         # A peer that stops reading must not hold the loop: the writes may take until the
-        # session's next deadline, then they fail (OSError: a transport error). (MicroPython's
-        # TLS sockets have no timeout: their writes block.)
-        end = ticks_add(ticks_ms(), _budget(self.e))
+        # session's next deadline (engine e's timers', the heartbeat's; at most the client's
+        # timeout, at least half a second, so that a write on a busy machine is not taken for a
+        # peer that stopped reading), then they fail (OSError: a transport error).
+        # (MicroPython's TLS sockets have no timeout: their writes block.)
+        e = self.e
+        t = e.c.timeout
+        for o in (e, e.hb):
+            for d in o.timers if o else ():
+                if d is not None:
+                    t = min(t, ticks_diff(d, ticks_ms()))
+        end = ticks_add(ticks_ms(), max(t, 500))
         w = getattr(s, 'send', None) or s.write
         for d in self.req:
             d = memoryview(d)
@@ -96,7 +99,7 @@ class Poll:
                 d = d[w(d) or 0:]
         s.setblocking(False)
 
-    def _read(self):
+    def read(self):
         # Bytes read into buf; None if none are there yet, 0 at the end of the stream.
         try:
             s = self.sock
@@ -115,12 +118,18 @@ class Poll:
         while got < 512:
             if not (self.busy and self.sock):  # done, or closed by what a packet caused
                 break
-            n = self._read()
+            n = self.read()
             if n is None:
                 break
             got += n or 1
-            if n == 0:
-                self._eof()
+            if n == 0:  # the end of the stream
+                if not self.got and self.reused:  # closed just as we reused it: once more, anew
+                    self.close()
+                    self.send(False)
+                    break
+                if self.st != 1 or self.left >= 0:
+                    raise OSError('connection closed mid-response')
+                self._done()
                 break
             self.got += n
             if self.got > self.e.c.max_size:
@@ -131,30 +140,21 @@ class Poll:
                 self._parse()
         return got > 0
 
-    def _eof(self):
-        if not self.got and self.reused:  # closed just as we reused it: once more, anew
-            self.close()
-            self._send(False)
-            return
-        if self.st != _BODY or self.left >= 0:
-            raise OSError('connection closed mid-response')
-        self._done()
-
     def _parse(self):
         # Parse what is in buf[i:n], up to a packet's end at most.
         st = self.st
         d = self.buf
         i = self.i
-        if st == _BODY or st == _CHUNK:
+        if st == 1 or st == 3:
             k = self.n if self.left < 0 else min(self.n, i + self.left)
             self.i = k = self._feed(i, k)
             if self.left >= 0:
                 self.left -= k - i
                 if not self.left:
-                    if st == _BODY:
+                    if st == 1:
                         self._done()
                     else:
-                        self.st = _CRLF
+                        self.st = 4
             return
         # The head, a chunk size line, the end of a chunk, the trailer: lines.
         j = d.find(b'\n', i, self.n)
@@ -170,21 +170,21 @@ class Poll:
             self.line = bytearray()
         else:
             line = bytes(d[i:k])
-        if st == _HEAD:
+        if st == 0:
             if line != b'\r\n':
                 self.head += line  # until the empty line
                 if len(self.head) > 4096:
                     raise OSError('HTTP head over 4 KiB')
                 return
             self._head(self.head)
-        elif st == _SIZE:
+        elif st == 2:
             n = _int(line.split(b';')[0], 16)
-            self.st, self.left = (_CHUNK, n) if n else (_TRAILER, 0)
+            self.st, self.left = (3, n) if n else (5, 0)
         elif line != b'\r\n':
-            if st == _CRLF:
+            if st == 4:
                 raise OSError('no CRLF after a chunk')
-        elif st == _CRLF:
-            self.st = _SIZE
+        elif st == 4:
+            self.st = 2
         else:  # the trailer's end
             self._done()
 
@@ -193,9 +193,9 @@ class Poll:
         h = bytes(head).lower().split(b'\r\n')
         status = h[0].split(None, 2)
         if len(status) < 2 or status[1] != b'200':
-            raise OSError('HTTP %s' % str(status[1] if len(status) > 1 else b'?', 'ascii'))
+            raise OSError('HTTP status ' + str(status[1] if len(status) > 1 else b'?', 'ascii'))
         self.close_after = status[0] == b'http/1.0'
-        self.begin(_BODY, -1)
+        self.begin(1, -1)
         for line in h[1:]:
             k = line.find(b':')
             v = line[k + 1:].strip()
@@ -203,11 +203,11 @@ class Poll:
             if k == b'content-length':
                 self.left = _int(v, 10)
             elif k == b'transfer-encoding' and v.endswith(b'chunked'):
-                self.st = _SIZE
+                self.st = 2
             elif k == b'connection':
                 self.close_after = v == b'close'
         self.head = None
-        if self.st == _BODY and not self.left:
+        if self.st == 1 and not self.left:
             self._done()
 
     def begin(self, st, left):
@@ -229,7 +229,7 @@ class Poll:
         if e.eio == 4:
             j = d.find(b'\x1e', i, k)
             end = k if j < 0 else j
-            nxt = j + 1
+            n = j + 1  # where the next packet starts
         elif self.need is None:  # protocol 3's <length>:<packet>: the length, digits up to ':'
             j = d.find(b':', i, k)
             self.num += bytes(d[i:k if j < 0 else j])
@@ -243,16 +243,16 @@ class Poll:
                 raise ValueError('length')
             return j + 1
         else:
-            end = j = nxt = self._units(i, k)
+            end = j = n = self._units(i, k)
         m = memoryview(d)[i:k if j < 0 else end]
         if self.part is not None or j < 0:  # a packet cut by the end of what was read
             m = self._keep(m)
         if j < 0:
             return k
-        self._packet(m)
+        self.packet(m)
         if e.eio == 4:
             self.need = 0  # another packet follows the separator
-        return nxt
+        return n
 
     def _units(self, i, k):
         # Protocol 3: where in buf[i:k] the packet whose length (in UTF-16 code units, as
@@ -278,15 +278,15 @@ class Poll:
         p = self.part
         n = self.pn + len(m)
         if p is None or n > len(p):
-            q = bytearray(max(n, 2 * len(p) if p else 64))
+            b = bytearray(max(n, 2 * len(p) if p else 64))
             if p:
-                q[:self.pn] = memoryview(p)[:self.pn]
-            self.part = p = q
+                b[:self.pn] = memoryview(p)[:self.pn]
+            self.part = p = b
         p[self.pn:n] = m
         self.pn = n
         return memoryview(p)[:n]
 
-    def _packet(self, p):
+    def packet(self, p):
         # A whole packet of the body (a memoryview): to the engine.
         e = self.e
         self.part = self.need = None
@@ -305,7 +305,7 @@ class Poll:
         if self.need or self.num:  # protocol 3: a length with fewer units after it, or no packet
             raise ValueError('length')
         if self.part is not None or self.need is not None:
-            self._packet(memoryview(self.part or b'')[:self.pn])
+            self.packet(memoryview(self.part or b'')[:self.pn])
         self.busy = False
         self.line = None
         if self.close_after:
@@ -318,23 +318,10 @@ class Poll:
             self.sock = None
 
 
-def _budget(e):
-    # Milliseconds until engine e's next deadline (its timers', the heartbeat's), at most the
-    # client's timeout: how long a write may block. At least half a second, so that a write on
-    # a busy machine is not taken for a peer that stopped reading (the deadline's timer fires
-    # at the next step anyway).
-    w = e.c.timeout
-    for o in (e, e.hb):
-        for t in o.timers if o else ():
-            if t is not None:
-                w = min(w, ticks_diff(t, ticks_ms()))
-    return max(w, 500)
-
-
-def _int(b, base):
-    # A length in an HTTP head or chunk: OSError (a transport error) if it is not one.
+def _int(b, r):
+    # A length in an HTTP head or chunk, in radix r: OSError (a transport error) if it is not one.
     try:
-        n = int(b, base)
+        n = int(b, r)
     except ValueError:
         n = -1
     if n < 0:
@@ -363,8 +350,8 @@ def flush(e):
     out; as much as the server's maxPayload (from the handshake, which comes first) takes."""
     b = e.buf
     if not e.posting.busy:
-        n, body = encode(b, e.eio, e.max_payload)
-        e.posting.request(body)
+        n, d = encode(b, e.eio, e.max_payload)
+        e.posting.request(d)
         del b[:n]
 
 

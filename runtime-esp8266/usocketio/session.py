@@ -152,12 +152,12 @@ def act(c, a):
     elif a == _A_SCHEDULE:
         # The official client's backoff: base * 2**attempt, +/- randomization, capped.
         from os import urandom
-        n, base, cap, jitter = c.backoff
-        ms = base << min(c.attempts, 20)
+        b = c.backoff  # (attempts, base, cap, randomization): indexed, fewer names to intern
+        ms = b[1] << min(c.attempts, 20)
         r = urandom(1)[0]
-        d = int(r * jitter * ms) >> 8
+        d = int(r * b[3] * ms) >> 8
         ms = ms - d if (r * 10 >> 8) & 1 == 0 else ms + d
-        c.delays[0] = min(ms, cap)
+        c.delays[0] = min(ms, b[2])
         c.attempts += 1
     elif a == _A_REPORT_FAILURE:
         for ns in c.nsps.values():
@@ -193,10 +193,10 @@ def namespace_act(ns, a):
             return c.engine.bad()
         ns.kept.append(ns.call(x))
     elif a == _A_SEND_CONNECT:
-        s = '0' if ns.name == '/' else '0%s,' % ns.name
+        s = '0' if ns.name == '/' else '0' + ns.name + ','  # (no format string: one name fewer)
         if c.eio == 3:
             if c.query and ns.name != '/':
-                s = '0%s?%s,' % (ns.name, c.query)  # protocol 4 has no auth: the query goes along
+                s = '0' + ns.name + '?' + c.query + ','  # protocol 4 has no auth: the query goes along
         else:
             auth = ns.auth if ns.auth is not None else c.auth
             try:  # the application's: a function may raise, data may not encode

@@ -18,7 +18,7 @@ def pack(c, t, nsp, i, data):
         t += 3
     s = str(t)
     if a:
-        s += '%d-' % len(a)
+        s += str(len(a)) + '-'  # (no format string: one name fewer)
     if nsp != '/':
         s += nsp + ','
     if i is not None:

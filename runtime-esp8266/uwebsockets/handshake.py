@@ -52,27 +52,27 @@ def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=81
     return ws
 
 
-def request(host, path, headers, protocols):
+def request(host, path, headers, subprotocols):
     """The GET request that opens the connection (4.1), and its fresh random key."""
     key = b2a_base64(urandom(16))[:-1]
     r = 'GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' \
         'Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n' % (path, host, key.decode())
-    if protocols:
-        r += 'Sec-WebSocket-Protocol: %s\r\n' % ', '.join(protocols)
+    if subprotocols:
+        r += 'Sec-WebSocket-Protocol: %s\r\n' % ', '.join(subprotocols)
     for k, v in headers.items() if hasattr(headers, 'items') else headers or ():
         r += '%s: %s\r\n' % (k, v)
     return (r + '\r\n').encode(), key
 
 
-def verify(head, key, protocols):
+def verify(head, key, subprotocols):
     """(None, subprotocol) if the response head accepts our handshake (4.1, client steps 1-6),
     else (why not, None). Header names and tokens compare case-insensitively."""
-    lines = head.split(b'\r\n')
-    status = lines[0].split(None, 2)
+    r = head.split(b'\r\n')  # its lines
+    status = r[0].split(None, 2)
     if len(status) < 2 or status[1] != b'101':
-        return 'server answered %r' % bytes(lines[0]), None
+        return 'server answered %r' % bytes(r[0]), None
     h = {}
-    for line in lines[1:]:
+    for line in r[1:]:
         i = line.find(b':')
         if i > 0:
             k = line[:i].strip().lower()
@@ -87,7 +87,7 @@ def verify(head, key, protocols):
     if h.get(b'sec-websocket-extensions'):
         return 'server enabled an extension we did not offer', None
     p = h.get(b'sec-websocket-protocol')
-    if p is not None and p not in [k.encode() for k in protocols or ()]:  # bytes: it may not be UTF-8
+    if p is not None and p not in [k.encode() for k in subprotocols or ()]:  # bytes: it may not be UTF-8
         return 'server chose subprotocol %r, which we did not offer' % p, None
     return None, p and p.decode()
 

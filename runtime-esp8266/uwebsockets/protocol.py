@@ -19,8 +19,8 @@
 #
 # Written for a 30 KB heap: every function and every distinct name costs RAM when this file is
 # imported as source. Code that runs only while a connection opens (uwebsockets.handshake) or
-# ends (uwebsockets.closing), or only for text (uwebsockets.utf8), is imported when it is
-# needed.
+# ends (uwebsockets.closing), or only for text that is not ASCII (uwebsockets.utf8), is
+# imported when it is needed.
 from os import urandom
 from fsm import const, fire, start
 import websocket_fsm as W
@@ -113,20 +113,20 @@ class Connection:
                 return
             ev = _E_MESSAGE_TOO_BIG
             if self.rbuf is h:
-                b0, b1 = h[0], h[1]
+                a, b = h[0], h[1]  # (names already interned: each new one costs heap for good)
                 if self.rend == 2:
-                    if b1 > 125 and not b0 & 8 and not b1 & 0x80:
-                        self.rend = 4 if b1 == 126 else 10  # an extended length follows
+                    if b > 125 and not a & 8 and not b & 0x80:
+                        self.rend = 4 if b == 126 else 10  # an extended length follows
                         return
-                    n = b1 & 0x7F
+                    n = b & 0x7F
                 else:
                     n = int.from_bytes(h[2:self.rend], 'big')
                 # Reserved bits, reserved opcodes, masked frames from the server, fragmented or
                 # long control frames, a 64-bit length with its top bit set: fail (5.2, 5.5).
-                if b0 & 0x70 or b1 & 0x80 or b0 & 7 > 2 or b0 & 8 and (b0 < 0x80 or n > 125) or n >> 63:
+                if a & 0x70 or b & 0x80 or a & 7 > 2 or a & 8 and (a < 0x80 or n > 125) or n >> 63:
                     ev = _E_PROTOCOL_ERROR
                 # Refuse a message over max_size from its header, before allocating it (7.4.1).
-                elif b0 & 8 or n + (len(self.frag) if b0 & 15 == 0 and self.frag else 0) <= self.max_size:
+                elif a & 8 or n + (len(self.frag) if a & 15 == 0 and self.frag else 0) <= self.max_size:
                     self.payload = self.text = None  # the last frame's, before the next is allocated
                     self.payload = self.rbuf = bytearray(n)  # (a MemoryError fails the connection: 1009)
                     self.rpos = 0
@@ -141,12 +141,11 @@ class Connection:
                     return
             # A whole frame is in: its event, by opcode.
             self.rbuf, self.rpos, self.rend = h, 0, 2
-            op = h[0] & 15
             # An empty continuation, not a message's last, after idle: skip the dispatch. Inside
             # a message the machine would append nothing and stay (utf8_ok holds: no new text);
             # once closing it ignores data frames.
             if h[0] or self.payload or self.state == _S_OPEN:
-                fire(W, self, (_E_CONTINUATION, _E_TEXT, _E_BINARY, 0, 0, 0, 0, 0, _E_CLOSE, _E_PING, _E_PONG)[op])
+                fire(W, self, (_E_CONTINUATION, _E_TEXT, _E_BINARY, 0, 0, 0, 0, 0, _E_CLOSE, _E_PING, _E_PONG)[h[0] & 15])
         except MemoryError:
             # What was being assembled goes; the stream is not read further (as after a failure).
             self.frag = None
@@ -175,7 +174,7 @@ class Connection:
         if not done and ev != _E_CLOSE_REQUEST:
             raise ConnectionClosed('not open')
 
-    def _frame(self, op, data):
+    def _frame(self, o, data):
         # Queue one frame masked with a fresh key (5.3). A frame up to 256 bytes is built
         # whole (so it goes out in one write); a larger one's payload is masked as it is
         # written (output()), unless one is already on its way.
@@ -183,7 +182,7 @@ class Connection:
         h = 6 if n < 126 else 8 if n < 65536 else 14
         big = n > 256 and self.data is None
         f = bytearray(h if big else h + n)
-        f[0] = 0x80 | op
+        f[0] = 0x80 | o  # o: the opcode
         f[1] = 0x80 | (n if h == 6 else 126 if h == 8 else 127)
         if h > 6:
             f[2:h - 4] = n.to_bytes(h - 6, 'big')
@@ -229,6 +228,11 @@ class Connection:
         if g == _G_FIN:
             return self.hdr[0] & 0x80
         if g == _G_UTF8_OK:
+            # ASCII with nothing carried over is valid (deliver_text decodes it): only other
+            # text loads uwebsockets.utf8, which a session that sees none never keeps.
+            p = self.payload
+            if not self.carry and (not p or max(p) < 0x80):
+                return True
             import uwebsockets.utf8 as utf8  # (not 'from ... import guard': a file system search each call)
             return utf8.guard(self)
         if g == _G_CLOSE_PAYLOAD_OK:

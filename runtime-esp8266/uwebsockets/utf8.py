@@ -1,5 +1,5 @@
 # uwebsockets/utf8.py: UTF-8 validation of text messages (RFC 6455 8.1) and close reasons,
-# imported with the first text frame (a connection that only carries binary never loads it).
+# imported with the first text frame that is not ASCII (uwebsockets.protocol passes ASCII).
 
 # For each lead byte that MicroPython's str() lets through wrongly, the range its second byte
 # must be in (RFC 3629 section 4): no overlong forms, no surrogates, nothing above U+10FFFF.

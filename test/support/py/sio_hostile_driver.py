@@ -583,7 +583,7 @@ def out_of_memory(where):
         return g
     o, name, when = (
         (sys.modules['usocketio.client'], 'decode', lambda s, head=False: s[:1] == '2') if where == 'sio' else
-        (sys.modules['usocketio.polling'].Poll, '_packet', lambda t, p: True) if where == 'poll' else
+        (sys.modules['usocketio.polling'].Poll, 'packet', lambda t, p: True) if where == 'poll' else
         (sys.modules['uwebsockets.protocol'].Connection, 'received', lambda w, n: True))
     f = getattr(o, name)
     setattr(o, name, locked(f, when))
