@@ -8,7 +8,6 @@
 # and reconnection) and one namespace socket per namespace joined (Namespace). Handlers and
 # callbacks run from the loop (step), never inside a machine's step, so they may emit or close.
 import json
-from errno import ENOTCONN
 from fsm import const, ticks_add, ticks_diff, ticks_ms
 from usocketio.engine import FAILED, MESSAGE, OPEN, earliest, post, tick
 import socketio_manager_fsm as M
@@ -39,6 +38,7 @@ _A_DISPATCH_EVENT = const(5)
 _A_DISPATCH_ACK = const(6)
 _A_SEND_ACK = const(7)
 _G_IMPLICIT_CONNECT = const(0)
+_ENOTCONN = const(107)  # errno.ENOTCONN, the same on MicroPython and Linux (no errno global kept)
 
 def connect(url, wait=True, **options):
     """connect(url, namespaces=None, auth=None, headers=None, query=None, transports=None,
@@ -93,7 +93,7 @@ class Client:
         packet over the maxPayload the server announced."""
         ns = self.nsps.get(namespace)
         if ns is None or ns.state >= _S_REFUSED or self.state == _S_CLOSED:
-            raise OSError(ENOTCONN, 'not connected')
+            raise OSError(_ENOTCONN, 'not connected')
         e = self.engine
         if max(len(ns.held) + (len(e.buf) if e else 0), len(ns.acks) if callback else 0) >= self.max_queue:
             raise OverflowError('queue full')

@@ -237,10 +237,10 @@ class Poll:
                 raise ValueError('length')
             if j < 0:
                 return k
+            if not self.num or self.num.strip(b'0123456789'):  # digits only: int() also
+                raise ValueError('length')  # takes signs, spaces and '_' (MicroPython: '7_')
             self.need = int(self.num)
             self.num = b''
-            if self.need < 0:
-                raise ValueError('length')
             return j + 1
         else:
             end = j = n = self._units(i, k)
@@ -319,14 +319,12 @@ class Poll:
 
 
 def _int(b, r):
-    # A length in an HTTP head or chunk, in radix r: OSError (a transport error) if it is not one.
-    try:
-        n = int(b, r)
-    except ValueError:
-        n = -1
-    if n < 0:
+    # A length in an HTTP head or chunk, in radix r: OSError (a transport error) if it is not
+    # one. Digits only: int() also takes signs and '_', and MicroPython's even '7_' and '_7'.
+    b = b.strip()
+    if not b or b.strip(b'0123456789abcdefABCDEF' if r == 16 else b'0123456789'):
         raise OSError('HTTP length')
-    return n
+    return int(b, r)
 
 
 def pump(e):
