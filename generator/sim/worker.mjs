@@ -776,17 +776,14 @@ for (const [path, data] of Object.entries(workerData.files ?? {})) {
 }
 
 // Board modules are imported now so that, as the board's built-in C modules, they are part of
-// the heap baseline rather than of what the user's code allocates. So is binascii: C in the
-// ESP8266 firmware, but a frozen Python module in this VM, whose import would otherwise charge
-// the runtime several KB that a board never spends.
-const builtinOnBoard = ['binascii'];
+// the heap baseline rather than of what the user's code allocates.
 // gc.collect() only runs once control is back in JS, hence the separate calls.
 const gcModule = mp.pyimport('gc');
 gcModule.collect();
 const heapBefore = gcModule.mem_alloc();
 mp.runPython(
   "import sys\nsys.path[:] = ['', '/board', '.frozen', '/lib']\n" +
-    [...builtinOnBoard, ...boardModules].map((m) => `__import__(${JSON.stringify(m)})`).join('\n') +
+    boardModules.map((m) => `__import__(${JSON.stringify(m)})`).join('\n') +
     '\ndel sys\n' +
     // compiled as a board file, so that its frames leave tracebacks as the board modules' do;
     // in a namespace of its own, so that the script's globals are as they were
