@@ -20,7 +20,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { SimDevice } from '../sim/device.ts';
-import { HARNESS, heapBlocks, runtimeFiles, stepHeap } from '../sim/heap.ts';
+import { HARNESS, heapBlocks, measureOneStep, runtimeFiles, stepHeap } from '../sim/heap.ts';
 import { startWebSocketServer } from '../demo/servers.ts';
 
 export interface Step {
@@ -224,24 +224,12 @@ export async function compileFigures(root: string, only?: (path: string, source:
   const out: CompileFigures[] = [];
   for (const [path, source] of Object.entries(files)) {
     if (only && !only(path, source as string)) continue;
-    let printed = '';
-    const dev = await SimDevice.boot({ files, stdout: (s) => (printed += s) });
-    try {
-      await dev.exec(
-        `${HARNESS}with open(${JSON.stringify(path)}) as f:\n    src = f.read()\n` +
-          `def _compile():\n    __sim_compile__(src, ${JSON.stringify(path)}, 'exec')\n_steps = [_compile]`,
-      );
-      await dev.exec('gc.collect()');
-      printed = '';
-      await dev.call('_live');
-      const before = heapBlocks(printed);
-      printed = '';
-      const allocated = await dev.call<number>('_step', 0);
-      const h = stepHeap(before, heapBlocks(printed));
-      out.push({ path, size: Buffer.byteLength(source as string), allocated, freed: h.freed, peak: allocated + h.freed, largestBlock: h.largest });
-    } finally {
-      await dev.close();
-    }
+    const h = await measureOneStep(
+      files,
+      `with open(${JSON.stringify(path)}) as f:\n    src = f.read()\n` +
+        `def _compile():\n    __sim_compile__(src, ${JSON.stringify(path)}, 'exec')\n_steps = [_compile]`,
+    );
+    out.push({ path, size: Buffer.byteLength(source as string), allocated: h.allocated, freed: h.freed, peak: h.allocated + h.freed, largestBlock: h.largest });
   }
   return out.sort((a, b) => b.peak - a.peak);
 }

@@ -188,23 +188,33 @@ export function stepHeap(before: Map<string, number>, after: Map<string, number>
 }
 
 /**
- * The peak of `import <module>` on a freshly booted device, from source or .mpy: what the import
- * allocates with the collector off plus what the compiler allocated and freed again within it
- * (its parse tree), as the heap layout shows it.
+ * What one piece of code costs on a freshly booted device with `files`: `setup` (Python, run
+ * after HARNESS) defines `_steps`, whose first runs with the collector off, after a collection:
+ * what it allocated, and from the heap's layout what it freed again and its largest block.
  */
-export async function importPeak(root: string, module: string, mpy = false): Promise<number> {
+export async function measureOneStep(files: Record<string, string | Uint8Array>, setup: string): Promise<StepHeap & { allocated: number }> {
   let printed = '';
-  const dev = await SimDevice.boot({ files: await runtimeFiles(root, mpy), stdout: (s) => (printed += s) });
+  const dev = await SimDevice.boot({ files, stdout: (s) => (printed += s) });
   try {
-    await dev.exec(`${HARNESS}def _import():\n    __import__(${JSON.stringify(module)})\n_steps = [_import]`);
+    await dev.exec(`${HARNESS}${setup}`);
     await dev.exec('gc.collect()');
     printed = '';
     await dev.call('_live');
     const before = heapBlocks(printed);
     printed = '';
     const allocated = await dev.call<number>('_step', 0);
-    return allocated + stepHeap(before, heapBlocks(printed)).freed;
+    return { allocated, ...stepHeap(before, heapBlocks(printed)) };
   } finally {
     await dev.close();
   }
+}
+
+/**
+ * The peak of `import <module>` on a freshly booted device, from source or .mpy: what the import
+ * allocates with the collector off plus what the compiler allocated and freed again within it
+ * (its parse tree), as the heap layout shows it.
+ */
+export async function importPeak(root: string, module: string, mpy = false): Promise<number> {
+  const h = await measureOneStep(await runtimeFiles(root, mpy), `def _import():\n    __import__(${JSON.stringify(module)})\n_steps = [_import]`);
+  return h.allocated + h.freed;
 }
