@@ -4,35 +4,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { cli, copyOfRepo, makeRoot, readTree, removeRoot, writeTree } from './support.ts';
+import { cli, copyOfRepo, lampSpec, makeRoot, readTree, removeRoot, writeTree } from './support.ts';
 
-const SPEC = `machine: lamp
-doc: A lamp with a timer.
-implementation: home/lamp.py:Lamp
-events:
-  toggle: The switch was pressed.
-guards:
-  daylight: The sun is up.
-actions:
-  light: Turn the light on.
-  dark: Turn the light off.
-timers:
-  auto_off: {doc: Light stays on this long., ms: 60000}
-initial: off
-states:
-  off:
-    doc: Dark.
-    on:
-      toggle:
-        - guard: daylight
-        - target: on
-  on:
-    doc: Lit.
-    entry: light
-    exit: dark
-    timers: auto_off
-    on: {toggle: off, auto_off: off}
-`;
+const SPEC = lampSpec('home/lamp.py:Lamp');
 
 let root: string;
 const module = () => join(root, 'runtime-esp8266/home/lamp.py');

@@ -81,3 +81,32 @@ export async function cli(...argv: string[]): Promise<{ code: number; stdout: st
     vi.restoreAllMocks();
   }
 }
+
+/** A small machine for the scaffolding tests (stub, test): a lamp with a timer, implemented at `implementation`. */
+export const lampSpec = (implementation: string) => `machine: lamp
+doc: A lamp with a timer.
+implementation: ${implementation}
+events:
+  toggle: The switch was pressed.
+guards:
+  daylight: The sun is up.
+actions:
+  light: Turn the light on.
+  dark: Turn the light off.
+timers:
+  auto_off: {doc: Light stays on this long., ms: 60000}
+initial: off
+states:
+  off:
+    doc: Dark.
+    on:
+      toggle:
+        - guard: daylight
+        - target: on
+  on:
+    doc: Lit.
+    entry: light
+    exit: dark
+    timers: auto_off
+    on: {toggle: off, auto_off: off}
+`;

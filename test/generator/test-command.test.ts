@@ -1,35 +1,9 @@
 // `wirestate test` on a project of one's own: both forms of its machines on the simulated
 // device, coverage printed; exit 1 when the tables disagree with the XState machine.
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { cli, makeRoot, removeRoot, writeTree } from './support.ts';
+import { cli, lampSpec, makeRoot, removeRoot, writeTree } from './support.ts';
 
-const SPEC = `machine: lamp
-doc: A lamp with a timer.
-implementation: lamp.py:Lamp
-events:
-  toggle: The switch was pressed.
-guards:
-  daylight: The sun is up.
-actions:
-  light: Turn the light on.
-  dark: Turn the light off.
-timers:
-  auto_off: {doc: Light stays on this long., ms: 60000}
-initial: off
-states:
-  off:
-    doc: Dark.
-    on:
-      toggle:
-        - guard: daylight
-        - target: on
-  on:
-    doc: Lit.
-    entry: light
-    exit: dark
-    timers: auto_off
-    on: {toggle: off, auto_off: off}
-`;
+const SPEC = lampSpec('lamp.py:Lamp');
 
 const RUNTIME = `from fsm import const
 
