@@ -637,8 +637,9 @@ const hostFunctions = {
     heap().set(d, stashReserve(d.length));
     return d.length;
   },
-  urandom: (n) => {
-    randomFillSync(heap().subarray(stashReserve(n), stashAddr + n));
+  // n random bytes into the stash (returning n), or at addr.
+  urandom: (n, addr) => {
+    randomFillSync(addr === undefined ? heap().subarray(stashReserve(n), stashAddr + n) : heap().subarray(addr, addr + n));
     return n;
   },
   sleep_ms: (ms) => {
