@@ -38,26 +38,37 @@ def start(m, o):
 def fire(m, o, ev):
     """Handle event `ev`; False if the current state ignores it (or no candidate's guard held)."""
     t = m.PROG
-    p = 0 if ev == 255 else m.CELL[m.ROW[o.state] * m.NE + ev]
-    i = m.OFF[2 * p] | m.OFF[2 * p + 1] << 8
-    n = t[i] if p or ev == 255 else 0
+    if ev == 255:
+        i = 0
+    else:
+        i = m.CELL[m.ROW[o.state] * m.NE + ev]
+        if not i:
+            return False
+    i = m.OFF[2 * i] | m.OFF[2 * i + 1] << 8
+    n = t[i]
     i += 1
     while n:
         g = t[i]  # 0: no guard; else guard id + 1, with bit 7 set for `unless`
+        k = t[i + 2]  # how many steps
         if g == 0 or (not o.guard((g & 127) - 1)) == (g > 127):
             old = o.state
-            if t[i + 1] != 255:  # 255: stay
-                o.state = t[i + 1]
-            for j in range(i + 3, i + 3 + t[i + 2]):
-                a = t[j] - m.NA
-                if a < 0:
-                    o.act(t[j])
+            g = t[i + 1]
+            if g != 255:  # 255: stay
+                o.state = g
+            i += 3
+            k += i
+            while i < k:
+                a = t[i]
+                if a < m.NA:
+                    o.act(a)
                 else:  # NA + 2k arms timer k, NA + 2k + 1 cancels it
+                    a -= m.NA
                     o.timers[a >> 1] = None if a & 1 else ticks_add(ticks_ms(), o.delays[a >> 1])
+                i += 1
             if trace:
                 trace(m, old, ev, o.state)
             return True
-        i += 3 + t[i + 2]
+        i += 3 + k
         n -= 1
     return False
 

@@ -40,7 +40,7 @@ export async function websocketBench(root: string): Promise<void> {
 
     // Masking as the client sends: a 64 KiB frame masked a byte at a time into the reused
     // 256-byte buffer and handed over piece by piece (output()): no garbage.
-    await dev.exec(`import gc\ndata = bytes(range(256)) * 256\ngc.collect()\ngc.disable()\na0 = gc.mem_alloc()\nt0 = time.ticks_us()\nfor i in range(4):\n    c._frame(2, data)\n    b = c.output()\n    while b:\n        b = c.output(len(b))\nmask_us = time.ticks_diff(time.ticks_us(), t0)\nmask_alloc = gc.mem_alloc() - a0\ngc.enable()`);
+    await dev.exec(`import gc\ndata = bytes(range(256)) * 256\ngc.collect()\ngc.disable()\na0 = gc.mem_alloc()\nt0 = time.ticks_us()\nfor i in range(4):\n    c._frame(2, data)\n    b = c.output(0)\n    while b:\n        b = c.output(len(b))\nmask_us = time.ticks_diff(time.ticks_us(), t0)\nmask_alloc = gc.mem_alloc() - a0\ngc.enable()`);
     const maskUs = await dev.eval<number>('mask_us');
     const maskAlloc = await dev.eval<number>('mask_alloc');
     add('masking and writing MB/s, 64 KiB frames, VM', `${((4 * 65536) / maskUs).toFixed(2)} (heap allocated: ${Math.round(maskAlloc / 4)} B a frame)`);

@@ -6,7 +6,8 @@ from uwebsockets.protocol import Connection
 
 
 def feed(c, data):
-    """Hand data to c through buffer()/received(), as reads would."""
+    """Hand data to c through buffer()/received(), as reads would; messages received are
+    dropped (each taken so that decoding goes on)."""
     mv = memoryview(data)
     while len(mv):
         b = c.buffer()
@@ -16,11 +17,14 @@ def feed(c, data):
         b[:k] = mv[:k]
         mv = mv[k:]
         c.received(k)
+        while c.msg is not None:
+            c.msg = None
+            c.received(-1)
 
 
 def opened(max_size=65536, host='peer.example'):
     """A Connection in the open state: its handshake request answered with a correct 101."""
-    c = Connection(host, '/', None, None, max_size)
+    c = Connection(host, '/', None, None, max_size, None)
     req, c.out = bytes(c.out), None
     i = req.find(b'Sec-WebSocket-Key: ') + 19
     key = req[i:req.find(b'\r\n', i)]

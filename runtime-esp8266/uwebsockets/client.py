@@ -96,18 +96,21 @@ class Websocket(Connection):
 
     def step(self, ms):
         # Write what is queued, as far as the socket takes it; then, unless the connection is
-        # open and a message waits in `msg`, read what is there (one frame's worth at most) and
-        # decode it, and return how many bytes that was (0: the server closed); then run a timer
-        # that is due. If nothing was written or read, wait: ms None until a timer is due (or
-        # for ever); ms >= 0 at most that long, then OSError(ETIMEDOUT); ms < 0 not at all, and
-        # return None. For event loops that watch `sock` along with other sockets (`out` is not
-        # None while anything waits to be written).
+        # open and a message waits in `msg`, decode the frames read before if any wait (else
+        # read what is there, as much as the input buffer takes, or the rest of a large
+        # payload, and decode it), and return how many bytes that was (0: the server closed);
+        # then run a timer that is due. If nothing was written or read, wait: ms None until a
+        # timer is due (or for ever); ms >= 0 at most that long, then OSError(ETIMEDOUT); ms < 0
+        # not at all, and return None. For event loops that watch `sock` along with other
+        # sockets (`out` is not None while anything waits to be written): bytes already read
+        # may wait in the input buffer, so such a loop calls step(-1) until it returns None,
+        # with `msg` taken, before it waits on `sock`.
         s = self.sock
         n = None
         k = 0  # bytes written
         try:
             try:  # write
-                b = self.output()
+                b = self.output(0)
                 while b:
                     w = s.send(b) if hasattr(s, 'send') else s.write(b)
                     if not w:  # the socket takes no more now
@@ -123,15 +126,17 @@ class Websocket(Connection):
             # and reads nothing must not grow the queue of Pongs.
             r = (self.msg is None or self.state >= _S_OPEN_END) and self.state < _FINAL and len(self.out or b'') < self.opos + 512
             if r:
-                try:
-                    b = self.buffer()
-                    n = s.recv_into(b) if hasattr(s, 'recv_into') else s.readinto(b)
-                except OSError as e:
-                    if e.errno not in (EAGAIN, 2):  # 2: CPython's ssl.SSL_ERROR_WANT_READ
-                        raise
-                    n = None
-                if n is not None:
-                    self.received(n)
+                n = self.received(-1)  # frames read before, which waited for a message to be taken
+                if n is None:
+                    try:
+                        b = self.buffer()
+                        n = s.recv_into(b) if hasattr(s, 'recv_into') else s.readinto(b)
+                    except OSError as e:
+                        if e.errno not in (EAGAIN, 2):  # 2: CPython's ssl.SSL_ERROR_WANT_READ
+                            raise
+                        n = None
+                    if n is not None:
+                        self.received(n)
             w = due(W, self) if self.state < _FINAL else 0  # on every step: data must not starve timers
             if n is None and not k and w != 0 and (ms is None or ms >= 0):  # nothing done: wait
                 t = w if ms is None or w is not None and w < ms else ms

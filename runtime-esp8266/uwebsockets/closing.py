@@ -18,7 +18,7 @@ def payload_ok(p):
     1007-1014, 3000-4999; 7.4) and a UTF-8 reason of at most 123 bytes?"""
     from uwebsockets.utf8 import valid
     c = len(p) > 1 and p[0] << 8 | p[1]
-    return not p or len(p) < 126 and (999 < c < 1004 or 1006 < c < 1015 or 2999 < c < 5000) and valid(p[2:], len(p) - 2) is not None
+    return not p or len(p) < 126 and (999 < c < 1004 or 1006 < c < 1015 or 2999 < c < 5000) and valid(p, 2, len(p)) is not None
 
 
 def payload(code, reason):
@@ -48,7 +48,7 @@ def act(c, a):
         if not payload_ok(p):  # (reply_close only comes after the guard checked it)
             p = b'\x03\xea'  # a Close we cannot accept in answer to ours: 1002
         c.close_code = p[0] << 8 | p[1] if len(p) > 1 else 1005
-        c.close_reason = len(p) > 2 and valid(p[2:], len(p) - 2) or ''
+        c.close_reason = len(p) > 2 and valid(p, 2, len(p)) or ''
         if a == _A_REPLY_CLOSE:
             c._frame(8, p[:2])  # echo the status code (5.5.1)
     elif a in (_A_FAIL_PROTOCOL, _A_FAIL_INVALID_TEXT, _A_FAIL_TOO_BIG):

@@ -106,31 +106,33 @@ def act(c, a):
 
 def received(c, n):
     """Connection c read n more bytes of the response into c.head, in place (the buffer
-    doubles when it fills up: no copy of the head so far per read). Until the head is
-    complete, ask for no more bytes than its end ("\\r\\n\\r\\n") may still be away, so that
-    frames sent right after it stay in the socket (where an event loop polling it sees them);
-    then judge it."""
+    doubles when it fills up: no copy of the head so far per read). Once the head is complete
+    ("\r\n\r\n"), judge it; bytes read after it are the first frames, left in the input
+    buffer for the decoder. n -1: nothing was read."""
+    if n < 0:
+        return None
     h = c.head
-    p = c.rpos + n
-    j = 4  # how much of "\r\n\r\n" ends the head so far (compared a byte at a time: no slices)
-    while j:
-        i = 0
-        while i < j <= p and h[p - j + i] == b'\r\n\r\n'[i]:
-            i += 1
-        if i == j:
-            break
-        j -= 1
-    if j == 4:
-        c.error, c.subprotocol = verify(bytes(memoryview(h)[:p - 4]), *c.request)
+    q = c.rend
+    p = q + n
+    i = h.find(b'\r\n\r\n', q - 3 if q > 3 else 0, p)
+    if i >= 0:
+        c.error, c.subprotocol = verify(bytes(memoryview(h)[:i]), *c.request)
     elif p > 4096:
         c.error = 'response header over 4 KiB'
     else:
-        if p + 4 > len(h):
-            c.head = bytearray(2 * len(h))
-            c.head[:p] = memoryview(h)[:p]
-            h = c.head
-        c.rbuf, c.rpos, c.rend = h, p, p + 4 - j
+        if p == len(h):
+            c.rbuf = c.head = bytearray(2 * p)
+            c.head[:p] = h
+        c.rend = p
         return
     c.head = None
-    c.rbuf, c.rpos, c.rend = c.hdr, 0, 2
+    b = c.hdr
+    i += 4
+    if h is not b:  # the head outgrew the input buffer: what follows it moves there
+        if p - i > len(b) - 1:  # (seldom: frames sent with the head, more than it holds)
+            c.hdr = b = bytearray(p - i + 1)
+        b[1:1 + p - i] = memoryview(h)[i:p]
+        i, p = 1, 1 + p - i
+    c.rbuf, c.rpos, c.rend = b, i, p
     fire(W, c, _E_HANDSHAKE_RESPONSE)
+    c.received(-1)

@@ -1,5 +1,6 @@
 # uwebsockets/large.py: writing the payload of a frame over 256 bytes, imported with the first
-# such frame (a connection that only sends small messages never loads it).
+# such frame (a connection that only sends small messages never loads it): Connection.output()
+# while such a payload is on its way.
 from fsm import const
 
 _PIECE = const(256)  # bytes masked at a time (a multiple of 4)
@@ -30,3 +31,26 @@ def piece(c, n):
     if i + k == len(d):
         c.data = c.mask = None
     return memoryview(w)[:k]
+
+
+def output(c, n):
+    """Connection.output() while a large frame's payload is on its way: the queue up to the
+    frame's header (out[opos:split]), the payload a piece at a time, then what was queued
+    after the frame."""
+    if c.wend:  # a piece of the payload
+        b = piece(c, n)
+        if b:
+            return b
+        n = 0
+    o = c.out
+    if o is None:
+        return None
+    c.opos += n
+    e = len(o) if c.data is None else c.split
+    if c.opos < e:
+        return memoryview(o)[c.opos:e]
+    if c.data is None:
+        c.out = None
+        c.opos = 0
+        return None
+    return piece(c, 0)

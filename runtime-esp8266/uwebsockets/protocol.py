@@ -6,13 +6,12 @@
 # waits to be written. Small frames are queued whole in `out`; the payload of a large message
 # is masked as it is written, a piece at a time through a small reused buffer, so no copy of
 # it is made. A binary message is handed over as the bytearray its payload was read into.
-# The caller must take `msg` (set it to None) before it announces more bytes with received():
-# the decoder does not wait for it, and a message decoded meanwhile overwrites the one waiting.
-# (uwebsockets.client reads nothing while a message waits, until the connection is closing:
-# the machine ignores data frames from then on.)
-# The decoder asks for no more bytes than the handshake response or the current frame may still
-# have, so no read runs past either: what follows stays in the socket until it is wanted (and
-# an event loop that polls the socket sees it).
+# Bytes are read ahead into a 64-byte input buffer and decoded from there, so a burst of small
+# frames costs one read; only the rest of a payload that does not fit is read into the
+# payload's own buffer (in place: no copy). Decoding stops while a message waits in `msg`; the
+# frames read after it wait in the input buffer until received(-1) is called with `msg` taken
+# (uwebsockets.client does so on every step before it reads or waits: an event loop that
+# polls the socket must too, as the bytes are no longer in the socket).
 # Lifecycle and message assembly are the websocket machine (spec/websocket.yaml) run by fsm
 # from the tables in websocket_fsm: this class decodes bytes into its events and implements its
 # guards and actions, guard() and act().
@@ -39,6 +38,7 @@ _E_SEND_MESSAGE = const(10)
 _E_SEND_PING = const(11)
 _E_CLOSE_REQUEST = const(12)
 _S_OPEN = const(1)  # idle
+_S_OPEN_END = const(4)
 _T_OPEN_TIMEOUT = const(0)
 _G_HANDSHAKE_OK = const(0)
 _G_FIN = const(1)
@@ -69,88 +69,120 @@ class Connection:
     # The client side of one WebSocket connection, as a state machine over bytes.
 
 
-    def __init__(self, host, path='/', headers=None, subprotocols=None, max_size=8192, open_ms=None):
+    def __init__(self, host, path, headers, subprotocols, max_size, open_ms):
         self.request = (host, path, headers, subprotocols)
         self.max_size = max_size
         self.delays = d = list(W.TIMER_MS)
         if open_ms:
             d[_T_OPEN_TIMEOUT] = open_ms
-        # The decoder reads into rbuf[rpos:rend]: the handshake response into head (while it
-        # is not None), each frame's header into hdr, a payload into its own buffer; rend 0
-        # drops what comes.
-        self.hdr = bytearray(14)
-        self.rbuf = self.head = bytearray(256)
-        self.rpos = 0
-        self.rend = 4
+        # The decoder reads into rbuf[rend:]: the handshake response into head (while it is
+        # not None), then frames into the input buffer hdr (decoded from hdr[rpos:rend]; hdr[0]
+        # holds the first byte of the frame being handled), except the rest of a payload that
+        # was not all in it, which is read into the payload's own buffer; rbuf None drops what
+        # comes.
+        self.rbuf = self.head = self.hdr = bytearray(64)
+        self.rpos = self.rend = 0
         # Writing: out[opos:] is queued (up to split while the payload data[dpos:] of a large
         # frame, masked by mask, goes out through wbuf[wpos:wend]: uwebsockets.large).
         self.subprotocol = self.close_code = self.error = self.out = self.msg = self.outgoing = self.frag = \
             self.data = self.text = self.wbuf = None
         self.close_reason = ''
-        self.carry = self.payload = b''  # carry: an incomplete code point ending the text so far
+        self.payload = b''
+        self.carry = 0  # the state of a code point the text so far leaves incomplete (uwebsockets.utf8)
         self.opos = self.wpos = self.wend = 0
         start(W, self)
 
     def buffer(self):
-        # Where the next bytes read go: never more than the decoder needs.
-        return memoryview(self.rbuf)[self.rpos:self.rend or 14]
+        # Where the next bytes read go: the handshake response's head; the rest of a payload
+        # that was not all in the input buffer (read in place: never copied); else the free end
+        # of the input buffer.
+        b = self.rbuf
+        if b is None:  # dropping: read on (into the input buffer) to see the TCP close
+            return memoryview(self.hdr)[1:]
+        return memoryview(b)[self.rend:]  # (each is filled up to rend)
 
     def received(self, n):
-        # n bytes were read into buffer(); 0 means the server closed the TCP connection. Running
-        # out of memory while receiving or decoding fails the connection with 1009 (the
+        # n bytes were read into buffer(), 0 if the server closed the TCP connection, -1 if none
+        # (the frames read before, which waited for a message to be taken: see above): decode
+        # them, a machine event a frame, until a message waits in `msg` (while open: what was
+        # read after it then waits in the input buffer). 1 if anything was decoded, else None.
+        # Running out of memory while receiving or decoding fails the connection with 1009 (the
         # handshake: HandshakeError), as for a message too big: nothing escapes to the caller.
+        h = self.hdr
+        k = 0
         try:
             if not n:
                 return fire(W, self, _E_TCP_CLOSED)
             if self.head is not None:  # the handshake response
                 import uwebsockets.handshake as hs
                 return hs.received(self, n)
-            if not self.rend:  # dropping
-                return
-            self.rpos += n
-            h = self.hdr
-            if self.rpos < self.rend:
-                return
-            ev = _E_MESSAGE_TOO_BIG
-            if self.rbuf is h:
-                a, b = h[0], h[1]  # (names already interned: each new one costs heap for good)
-                if self.rend == 2:
-                    if b > 125 and not a & 8 and not b & 0x80:
-                        self.rend = 4 if b == 126 else 10  # an extended length follows
-                        return
-                    n = b & 0x7F
-                else:
-                    n = int.from_bytes(h[2:self.rend], 'big')
+            b = self.rbuf
+            if b is None:  # dropping
+                return None
+            if n > 0:
+                self.rend += n
+            if self.msg is not None and self.state < _S_OPEN_END:
+                return None  # nothing is to be decoded now
+            i = self.rpos  # the input buffer's undecoded bytes, h[i:e] (kept in self only on leaving)
+            e = self.rend
+            if b is not h:
+                if e < len(b):  # a payload not all in
+                    return None
+                self.rbuf = h  # a payload read in place is in
+                i = e = k = 1
+            while True:
+                if k:  # a whole frame is in: its event, by opcode
+                    # An empty continuation, not a message's last, after idle: skip the
+                    # dispatch. Inside a message the machine would append nothing and stay
+                    # (utf8_ok holds: no new text); once closing it ignores data frames.
+                    a = h[0]
+                    if a or self.payload or self.state == _S_OPEN:
+                        fire(W, self, (_E_CONTINUATION, _E_TEXT, _E_BINARY, 0, 0, 0, 0, 0, _E_CLOSE, _E_PING, _E_PONG)[a & 15])
+                        if self.msg is not None and self.state < _S_OPEN_END:
+                            break
+                if e - i < 2:
+                    break
+                a = h[i]
+                b = h[i + 1]  # (names already interned: each new one costs heap for good)
+                n = b & 0x7F
+                m = 2 if n < 126 or a & 8 or b & 0x80 else 4 if n == 126 else 10  # the header's length
+                if e - i < m:
+                    break
+                if m > 2:
+                    n = int.from_bytes(h[i + 2:i + m], 'big')
                 # Reserved bits, reserved opcodes, masked frames from the server, fragmented or
                 # long control frames, a 64-bit length with its top bit set: fail (5.2, 5.5).
-                if a & 0x70 or b & 0x80 or a & 7 > 2 or a & 8 and (a < 0x80 or n > 125) or n >> 63:
-                    ev = _E_PROTOCOL_ERROR
                 # Refuse a message over max_size from its header, before allocating it (7.4.1).
-                elif a & 8 or n + (len(self.frag) if a & 15 == 0 and self.frag else 0) <= self.max_size:
-                    self.payload = self.text = None  # the last frame's, before the next is allocated
-                    self.payload = self.rbuf = bytearray(n)  # (a MemoryError fails the connection: 1009)
-                    self.rpos = 0
-                    self.rend = n
-                    ev = None
-                if ev is not None:
-                    # The stream can no longer be trusted, or holds a frame we refuse to read:
-                    # stop decoding, but go on reading so that the server closing TCP is seen.
-                    self.rbuf, self.rpos, self.rend = h, 0, 0
-                    return fire(W, self, ev)
-                if n:
-                    return
-            # A whole frame is in: its event, by opcode.
-            self.rbuf, self.rpos, self.rend = h, 0, 2
-            # An empty continuation, not a message's last, after idle: skip the dispatch. Inside
-            # a message the machine would append nothing and stay (utf8_ok holds: no new text);
-            # once closing it ignores data frames.
-            if h[0] or self.payload or self.state == _S_OPEN:
-                fire(W, self, (_E_CONTINUATION, _E_TEXT, _E_BINARY, 0, 0, 0, 0, 0, _E_CLOSE, _E_PING, _E_PONG)[h[0] & 15])
+                # Either way the stream can no longer be trusted, or holds a frame we refuse to
+                # read: stop decoding, but go on reading so that the server closing TCP is seen.
+                b = _E_PROTOCOL_ERROR if a & 0x70 or b & 0x80 or a & 7 > 2 or a & 8 and (a < 0x80 or n > 125) or n >> 63 else \
+                    _E_MESSAGE_TOO_BIG if not a & 8 and n + (len(self.frag) if a & 15 == 0 and self.frag else 0) > self.max_size else 0
+                if b:
+                    self.rbuf = None
+                    fire(W, self, b)
+                    return 1
+                self.payload = None  # the last frame's, before the next is allocated
+                p = self.payload = bytearray(n)  # (a MemoryError fails the connection: 1009)
+                h[0] = a  # the frame's first byte, for the guards (fin)
+                i += m
+                m = min(n, e - i)  # how much of the payload is in
+                if m:
+                    p[:m] = memoryview(h)[i:i + m]
+                    i += m
+                k = 1
+                if m < n:  # the rest is read into the payload, in place
+                    self.rbuf, self.rend = p, m
+                    return 1
+            if i == e or e > 50:  # to the front, what is left (an incomplete header, or frames
+                h[1:1 + e - i] = h[i:e]  # that wait for `msg` to be taken): room for the next read
+                e, i = e - i + 1, 1
+            self.rpos, self.rend = i, e
         except MemoryError:
             # What was being assembled goes; the stream is not read further (as after a failure).
-            self.frag = None
-            self.rbuf, self.rpos, self.rend = self.hdr, 0, 0
+            self.frag = self.rbuf = None
             fire(W, self, _E_TCP_CLOSED if self.head else _E_MESSAGE_TOO_BIG)  # (head: the handshake)
+            k = 1
+        return k or None
 
     def send(self, data):
         # Queue a message: str as text, bytes-like as binary. ConnectionClosed unless open.
@@ -159,7 +191,7 @@ class Connection:
     def ping(self, data=b''):
         # Queue a Ping with up to 125 bytes of payload.
         if len(data) > 125:
-            raise ValueError('ping over 125 bytes')
+            raise ValueError('ping')
         self._request(_E_SEND_PING, (9, data))
 
     def close(self, code=1000, reason=''):
@@ -199,33 +231,24 @@ class Connection:
         if big:
             self.split = len(self.out)
 
-    def output(self, n=0):
+    def output(self, n):
         # Take note that n bytes of what output() returned last were written, and return the
         # bytes to write next (a memoryview), or None (and `out` None) if nothing waits.
-        if self.wend:  # a piece of a large frame's payload
+        if self.wend or self.data is not None:  # a large frame's payload is on its way
             import uwebsockets.large as large
-            b = large.piece(self, n)
-            if b:
-                return b
-            n = 0
+            return large.output(self, n)
         o = self.out
         if o is None:
             return None
         self.opos += n
-        e = len(o) if self.data is None else self.split
-        if self.opos < e:
-            return memoryview(o)[self.opos:e]
-        if self.data is None:
-            self.out = None
-            self.opos = 0
-            return None
-        import uwebsockets.large as large
-        return large.piece(self, 0)
+        if self.opos < len(o):
+            return memoryview(o)[self.opos:]
+        self.out = None
+        self.opos = 0
+        return None
 
     def guard(self, g):
-        if g == _G_HANDSHAKE_OK:
-            return self.error is None
-        if g == _G_FIN:
+        if g == _G_FIN:  # the frequent ones first
             return self.hdr[0] & 0x80
         if g == _G_UTF8_OK:
             # ASCII with nothing carried over is valid (deliver_text decodes it): only other
@@ -233,8 +256,10 @@ class Connection:
             p = self.payload
             if not self.carry and (not p or max(p) < 0x80):
                 return True
-            import uwebsockets.utf8 as utf8  # (not 'from ... import guard': a file system search each call)
-            return utf8.guard(self)
+            import uwebsockets.utf8 as u  # (not 'from ... import guard': a file system search each call)
+            return u.guard(self)
+        if g == _G_HANDSHAKE_OK:
+            return self.error is None
         if g == _G_CLOSE_PAYLOAD_OK:
             import uwebsockets.closing as c
             return c.payload_ok(self.payload)
@@ -244,11 +269,11 @@ class Connection:
         if a == _A_APPEND_FRAGMENT:  # the frequent ones first
             self.frag += p  # in place
         elif a == _A_SEND_PONG:
-            self._frame(10, p)  # the Ping's payload, unchanged (5.5.3)
+            self._frame(10, p)  # the Ping's payload, unchanged (5.5.3): every Ping is answered
         elif a == _A_BEGIN_MESSAGE:
             self.frag = p
         elif a == _A_DELIVER_TEXT:
-            self.msg = str(self.frag, 'utf-8') if self.text is None else self.text
+            self.msg = self.text or str(self.frag, 'utf-8')  # (text: decoded already by the UTF-8 check)
             self.frag = self.text = None
         elif a == _A_DELIVER_BINARY:
             self.msg = self.frag  # the bytearray it was read into: no copy (unless fragmented)

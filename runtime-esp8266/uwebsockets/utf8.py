@@ -8,63 +8,84 @@
 _LIMITS = b'\xe0\xa0\xbf\xed\x80\x9f\xf0\x90\xbf\xf4\x80\x8f\xc0\x01\x00\xc1\x01\x00\xf5\x01\x00\xf6\x01\x00\xf7\x01\x00'
 
 
-def valid(b, n):
-    """b[:n] decoded, or None if it is not valid UTF-8. str() checks the structure (on CPython,
+def valid(b, i, n):
+    """b[i:n] decoded, or None if it is not valid UTF-8. str() checks the structure (on CPython,
     everything); text that is not ASCII also gets the checks MicroPython's str() leaves out."""
     try:
-        s = str(memoryview(b)[:n], 'utf-8')
+        s = str(memoryview(b)[i:n], 'utf-8')
     except UnicodeError:
         return None
-    return s if len(s) == n or strict(b, n) else None
+    return s if len(s) == n - i or strict(b, i, n) else None
+
+
+def scan(s, p, i, n):
+    """The state of UTF-8 text after bytes p[i:n] from state s, or -1 once a byte cannot come
+    next: a byte at a time, for what is too short to pay for str(). The state is 0 between code
+    points, else the bytes a code point still needs << 16 | the lowest << 8 | the highest the
+    next may be."""
+    while i < n:
+        x = p[i]
+        i += 1
+        if s:
+            if not s >> 8 & 255 <= x <= s & 255:
+                return -1
+            s = s - 0x10000 & 0xF0000 | 0x80BF if s > 0x1FFFF else 0
+        elif x > 0x7F:
+            if x < 0xC2 or x > 0xF4:
+                return -1
+            if x < 0xE0:
+                s = 0x180BF
+            elif x < 0xF0:
+                s = 0x2A0BF if x == 0xE0 else 0x2809F if x == 0xED else 0x280BF
+            else:
+                s = 0x390BF if x == 0xF0 else 0x3808F if x == 0xF4 else 0x380BF
+    return s
 
 
 def guard(c):
     """The websocket machine's guard utf8_ok for Connection c: the text so far, its current
-    frame included, is valid; an incomplete last code point is kept (in c.carry) for the next
-    frame, and must still be completable, so bad text fails on the frame that makes it bad."""
+    frame included, is valid. The state of a code point the frame leaves incomplete is kept
+    (c.carry) for the next; it must still be completable, so bad text fails on the frame that
+    makes it bad. A frame's middle is checked by str(), its ends a byte at a time."""
     p = c.payload
-    if c.carry:
-        p = c.carry + p
-    fin = c.hdr[0] & 0x80
-    k = tail(p, valid) if not fin and p and p[-1] > 0x7F else 0
-    t = None if k < 0 else valid(p, len(p) - k)
-    if t is None:
+    s = c.carry
+    n = len(p)
+    i = j = 0
+    if n > 12:
+        while s > 0 and i < n:  # the code point the last frame left incomplete
+            s = scan(s, p, i, i + 1)
+            i += 1
+        j = n
+        if not c.hdr[0] & 0x80 and p[-1] > 0x7F:  # not the last frame: its end may be incomplete
+            k = 1
+            while k < 4 and k < n - i and 0x7F < p[n - k] < 0xC0:
+                k += 1
+            if p[n - k] > 0xBF and k < (2 if p[n - k] < 0xE0 else 3 if p[n - k] < 0xF0 else 4):
+                j = n - k
+        t = None if s < 0 else valid(p, i, j)
+        if t is None:
+            return False
+    if s >= 0:
+        s = scan(s, p, j, n)
+    if s < 0 or s and c.hdr[0] & 0x80:
         return False
     # A whole message in one frame: its text is decoded already (deliver_text takes it).
-    c.text = t if fin and c.frag is None and p is c.payload else None
-    c.carry = bytes(p[len(p) - k:]) if k else b''
+    c.text = t if n > 12 and c.hdr[0] & 0x80 and c.frag is None and not i else None
+    c.carry = s
     return True
 
 
-def strict(b, n):
-    """True if b[:n], which str() accepted, has no overlong form, surrogate or code point
+def strict(b, i, n):
+    """True if b[i:n], which str() accepted, has no overlong form, surrogate or code point
     above U+10FFFF."""
-    m = max(memoryview(b)[:n])  # (text that is not ASCII: n > 0) no need to look for lead bytes above it
+    m = max(memoryview(b)[i:n])  # (text that is not ASCII: n > i) no need to look for lead bytes above it
     for j in range(0, 27, 3):
         if _LIMITS[j] > m:
             continue
         x = _LIMITS[j:j + 1]
-        i = b.find(x, 0, n)
-        while i >= 0:
-            if not _LIMITS[j + 1] <= b[i + 1] <= _LIMITS[j + 2]:
+        k = b.find(x, i, n)
+        while k >= 0:
+            if not _LIMITS[j + 1] <= b[k + 1] <= _LIMITS[j + 2]:
                 return False
-            i = b.find(x, i + 1, n)
+            k = b.find(x, k + 1, n)
     return True
-
-
-def tail(p, valid):
-    """Length of an incomplete code point ending p (0 if none), or -1 if no continuation bytes
-    can complete it validly (so that bad text fails on the frame that makes it bad, 8.1).
-    valid(b, n) says whether b[:n] is valid UTF-8."""
-    n = len(p)
-    k = 0
-    while k < 3 and k < n and 0x7F < p[n - 1 - k] < 0xC0:
-        k += 1
-    c = p[n - 1 - k] if k < n else 0
-    need = (2 if c < 0xE0 else 3 if c < 0xF0 else 4) - k - 1
-    if c < 0xC0 or need <= 0:
-        return 0
-    if c < 0xE0:  # a two-byte lead alone: any continuation byte completes it, unless it is overlong
-        return 1 if c > 0xC1 else -1
-    t = bytes(p[n - 1 - k:])  # try completing it with the lowest, then the highest continuation byte
-    return k + 1 if valid(t + b'\x80' * need, k + 1 + need) or valid(t + b'\xbf' * need, k + 1 + need) else -1

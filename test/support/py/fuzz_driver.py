@@ -88,10 +88,13 @@ def feed(c, data, chunks):
         Calls.count()
         c.received(k)
         c.out = None
-        if c.msg is not None:
+        while c.msg is not None:  # taken, then what was read after it is decoded
             if len(c.msg) > c.max_size:
                 raise AssertionError('message over max_size')
             c.msg = None
+            Calls.count()
+            c.received(-1)
+            c.out = None
     return True
 
 
@@ -117,7 +120,7 @@ def http101(data, p):
     # uwebsockets.handshake.received): documented, the connection opens, waits for more, or has
     # error set (connect() raises it as HandshakeError).
     chunks, end = p
-    c = Connection('peer.example', '/', None, ['chat', 'superchat'], 4096)
+    c = Connection('peer.example', '/', None, ['chat', 'superchat'], 4096, None)
     c.out = None
     mark()
     try:

@@ -46,14 +46,17 @@ def run_case(data, chunks, end, max_size):
             p = p[n:]
             try:
                 c.received(n)
+                while True:  # each message taken, then what was read after it decoded
+                    o = take_out(c)
+                    if o:
+                        out += o
+                    m = take_msg(c)
+                    if m is None:
+                        break
+                    msgs.append([type(m).__name__, len(m.encode()) if isinstance(m, str) else len(m)])
+                    c.received(-1)
             except Exception as e:  # none are documented
                 errors.append('%s: %s' % (type(e).__name__, e))
-            o = take_out(c)
-            if o:
-                out += o
-            m = take_msg(c)
-            if m is not None:
-                msgs.append([type(m).__name__, len(m.encode()) if isinstance(m, str) else len(m)])
     if end:
         try:
             c.received(0)
@@ -123,7 +126,8 @@ def reachable(*roots):
 def cost(data, max_size):
     """What decoding data (server bytes after a correct 101, read as a socket would hand them
     over) costs: [received() calls, machine transitions, heap allocated with the collector off,
-    state, close code]. Counts, not time: a scan that is quadratic shows in them."""
+    state, close code]. Counts, not time: a scan that is quadratic shows in them. Each
+    message is taken as it comes, and what was read after it is then decoded."""
     import fsm
     import gc
     c = opened(max_size)
@@ -146,7 +150,10 @@ def cost(data, max_size):
             mv = mv[k:]
             n[0] += 1
             c.received(k)
-            c.out = c.msg = None
+            c.out = None
+            while c.msg is not None:  # taken, then what was read after it is decoded
+                c.out = c.msg = None
+                c.received(-1)
     finally:
         fsm.trace = None
         a = gc.mem_alloc() - a
@@ -159,7 +166,7 @@ def head_cost(data):
     heap allocated with the collector off, error]."""
     import gc
     from uwebsockets.protocol import Connection
-    c = Connection('peer.example', '/', None, None)
+    c = Connection('peer.example', '/', None, None, 8192, None)
     c.out = None
     mv = memoryview(data)
     reads = 0
