@@ -33,6 +33,7 @@ def act(e, a):
         drop(e.ws)
         drop(e.probe)
         e.ws = e.probe = None
+        e.probed = False  # a probe yet to open never will
         if e.hb:
             post(H, e.hb, _E_SESSION_END)
 

@@ -120,7 +120,7 @@ class Engine:
     # c.up(what, data).
 
     get = posting = ws = probe = hb = sid = reason = error = None
-    probed = False  # whether the probe WebSocket has sent its ping probe
+    probed = False  # whether the probe WebSocket has sent its ping probe (None: it is yet to open)
 
     def __init__(self, c):
         self.c = c
@@ -208,12 +208,12 @@ class Engine:
         """Read, without waiting, what the transports have, and handle it packet by packet;
         True if anything arrived."""
         k = False  # whether anything arrived
+        if self.probe or self.probed is None or self.get is False:  # a transport being opened
+            import usocketio.transport as t
+            k = t.pump(self)
         if self.get:
             import usocketio.polling as p
-            k = p.pump(self)
-        if self.probe:
-            import usocketio.transport as t
-            k = t.probe(self) or k
+            k = p.pump(self) or k
         try:
             for n in range(32):  # frames per call at most: a busy server must not starve the timers
                 w = self.ws

@@ -166,10 +166,9 @@ def act(c, a):
 
 
 def settle(c):
-    """Drop this module once client c's session runs on WebSocket and every namespace has its
-    answer: what it does is rare from then on (it is imported again when needed)."""
-    e = c.engine
-    if e and e.ws and not e.get and all(n.state >= _S_CONNECTED for n in c.nsps.values()):
+    """Drop this module once every namespace of client c has its answer: what it does is rare
+    from then on (it is imported again when needed), and the upgrade's probe opens then."""
+    if all(n.state >= _S_CONNECTED for n in c.nsps.values()):
         unload(__name__)
 
 

@@ -55,20 +55,18 @@ def act(e, a):
         e.c.up(FAILED, e.reason or 'timeout')
     elif a == _A_LOST:
         e.c.up(LOST, e.reason)
-    elif a == _A_OPEN_TRANSPORT:
+    elif a == _A_OPEN_TRANSPORT:  # in the loop's next pump(): this step has imported enough
         if 'polling' in e.c.transports:
-            from usocketio.polling import Poll
-            e.get = Poll(e, 'GET')
-            e.posting = Poll(e, 'POST')
-            e.get.request()  # the handshake
-        else:  # WebSocket only: it opens in probe(), then carries the session
-            _websocket(e, True)
-    elif a == _A_OPEN_PROBE:
-        _websocket(e, False)
+            e.get = False
+        else:  # WebSocket only: it opens in pump(), then carries the session
+            e.probed = None
+    elif a == _A_OPEN_PROBE:  # later, in pump(): the session's first packets come first
+        e.probed = None
     elif a == _A_DROP_PROBE:
         from usocketio.ending import drop
         drop(e.probe)
         e.probe = None
+        e.probed = False
     elif a == _A_UPGRADE:
         e.ws, e.probe = e.probe, None
         e.ws.send('5')
@@ -87,10 +85,27 @@ def _steady(e):
         unload('usocketio.session')
 
 
-def probe(e):
-    """Engine e's pump() for the WebSocket being opened (the first transport, or the upgrade's
-    probe): the handshake goes on in the loop, then '2probe' goes out and '3probe' is awaited.
-    True if anything arrived."""
+def pump(e):
+    """Engine e's pump() for the transport being opened: the first (polling's handshake GET,
+    or a WebSocket), or the upgrade's probe WebSocket, whose handshake goes on in the loop,
+    then '2probe' goes out and '3probe' is awaited. True if anything arrived."""
+    # A transport opens in a step of its own, not in the one that imported the session's code.
+    if e.get is False:
+        from usocketio.polling import Poll
+        e.get = Poll(e, 'GET')
+        e.posting = Poll(e, 'POST')
+        try:
+            e.get.request()  # the handshake
+        except (OSError, MemoryError) as x:
+            e.fail('transport error', error=x)
+        return False
+    if e.probed is None:
+        # The probe opens once every namespace has its server's answer (within the upgrade's
+        # timeout): the code that joins namespaces (usocketio.session) is gone by then, and the
+        # WebSocket's is not loaded beside it.
+        if e.get is None or all(n.state >= 2 for n in e.c.nsps.values()):  # 2: socketio_namespace's connected, and after
+            _websocket(e, e.get is None)
+        return False
     w = e.probe
     try:
         r = w.step(-1)
