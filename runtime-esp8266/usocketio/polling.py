@@ -14,14 +14,14 @@ from binascii import b2a_base64
 from errno import EAGAIN, ETIMEDOUT
 from fsm import const, ticks_add, ticks_diff, ticks_ms
 from usocketio.engine import post
-from usocketio.response import Response
+import usocketio.response as r
 import engineio_fsm as E
 
 # Ids in the engineio machine (checked by `npx wirestate generate`).
 _E_POLL_DONE = const(6)
 _E_POST_DONE = const(7)
 
-class Poll(Response):
+class Poll(r.Poll):
     # Requests to the session's polling URL on one connection; e is the engine. The response
     # is read into buf, and parsed from buf[i:n] before the next read (usocketio.response).
 
@@ -34,7 +34,7 @@ class Poll(Response):
         self.buf = bytearray(256)
 
     def request(self, data=()):
-        """Send the request; data: the POST's body, in pieces (bytes) sent one after the other."""
+        # Send the request; data: the POST's body, in pieces (bytes) sent one after the other.
         e = self.e
         c = e.c
         sid = e.sid
@@ -105,10 +105,10 @@ class Poll(Response):
             raise
 
     def pump(self):
-        """Read what has arrived, 512 bytes or so at most (a burst of packets is handled a
-        few at a time, between the loop's other work), and handle it; True if anything came.
-        OSError if the connection fails or the response is not HTTP with status 200,
-        ValueError if its body is not Engine.IO."""
+        # Read what has arrived, 512 bytes or so at most (a burst of packets is handled a
+        # few at a time, between the loop's other work), and handle it; True if anything came.
+        # OSError if the connection fails or the response is not HTTP with status 200,
+        # ValueError if its body is not Engine.IO.
         got = 0
         while got < 512:
             if not (self.busy and self.sock):  # done, or closed by what a packet caused
@@ -154,7 +154,7 @@ class Poll(Response):
 
 
 def pump(e):
-    """Engine e's pump() for its polling requests: True if anything arrived."""
+    # Engine e's pump() for its polling requests: True if anything arrived.
     got = False
     for t in (e.get, e.posting):
         if t and t.busy and (t is e.get or t is e.posting):  # an event may have closed it
@@ -170,8 +170,8 @@ def pump(e):
 
 
 def flush(e):
-    """Engine e's post action on polling: what it has buffered goes in a POST, unless one is
-    out; as much as the server's maxPayload (from the handshake, which comes first) takes."""
+    # Engine e's post action on polling: what it has buffered goes in a POST, unless one is
+    # out; as much as the server's maxPayload (from the handshake, which comes first) takes.
     b = e.buf
     if not e.posting.busy:
         n, d = encode(b, e.eio, e.max_payload)
@@ -179,14 +179,14 @@ def flush(e):
         del b[:n]
 
 
-def encode(packets, eio, limit=None):
-    """(how many, pieces): the polling payload of the first packets (str for text, bytes for a
-    binary message), at most 16 (python-engineio drops the rest of a longer payload) and, if
-    limit is given, at most limit bytes unless the first alone is larger; pieces are bytes
-    whose concatenation is the payload."""
+def encode(buf, eio, max_payload=None):
+    # (how many, pieces): the polling payload of the first packets in buf (str for text, bytes
+    # for a binary message), at most 16 (python-engineio drops the rest of a longer payload) and,
+    # if max_payload is given, at most that many bytes unless the first alone is larger; pieces
+    # are bytes whose concatenation is the payload.
     out = []
     size = -1
-    for p in packets[:16]:
+    for p in buf[:16]:
         if not isinstance(p, str):
             p = ('b' if eio == 4 else 'b4') + str(b2a_base64(p)[:-1], 'ascii')
         b = p.encode()
@@ -195,7 +195,7 @@ def encode(packets, eio, limit=None):
             for c in b:  # a character of four UTF-8 bytes is two UTF-16 units
                 n += c >= 0xF0
             b = b'%d:' % n + b
-        if out and limit and size + 1 + len(b) > limit:
+        if out and max_payload and size + 1 + len(b) > max_payload:
             break
         if out and eio == 4:
             out.append(b'\x1e')

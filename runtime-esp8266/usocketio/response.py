@@ -4,15 +4,16 @@
 # usocketio.polling so that each module is compiled alone, with less heap at import.
 from binascii import a2b_base64
 
-# Where a response is (Response.st), as numbers rather than const() names (from source, every
+# Where a response is (Poll.st), as numbers rather than const() names (from source, every
 # name is interned for good): 0 the head; 1 the body, by Content-Length (left: bytes to come)
 # or, left < 0, up to the end of the stream; 2 a chunk's size line; 3 a chunk's data (left:
 # bytes to come); 4 the line end after a chunk's data; 5 the trailer section after the last
 # chunk.
 
 
-class Response:
-    # What Poll reads: buf[i:n] is parsed before the next read; e is the engine.
+class Poll:
+    # What usocketio.polling.Poll (which derives from this class, named as it is: one
+    # interned name fewer) reads: buf[i:n] is parsed before the next read; e is the engine.
 
     line = head = part = need = None
     i = n = pn = 0
@@ -147,7 +148,7 @@ class Response:
             self._done()
 
     def begin(self, st, left):
-        """The body starts: its state, and its length (-1: up to the end of the stream)."""
+        # The body starts: its state, and its length (-1: up to the end of the stream).
         self.st = st
         self.left = left
         self.line = bytearray()

@@ -21,7 +21,7 @@ _E_PROBE_OK = const(8)
 
 
 def handshake(e, p):
-    """Engine e read the open packet p: its JSON must have what the session needs."""
+    # Engine e read the open packet p: its JSON must have what the session needs.
     try:
         h = json.loads(p[1:])
         from usocketio.session import _quote  # the sid as it goes in every URL: percent-encoded,
@@ -39,7 +39,7 @@ def handshake(e, p):
 
 
 def act(e, a):
-    """Engine e's action a."""
+    # Engine e's action a.
     if a == _A_POLL:  # (this module stays while the session polls)
         if not e.get.busy:
             e.get.request()
@@ -86,9 +86,9 @@ def _steady(e):
 
 
 def pump(e):
-    """Engine e's pump() for the transport being opened: the first (polling's handshake GET,
-    or a WebSocket), or the upgrade's probe WebSocket, whose handshake goes on in the loop,
-    then '2probe' goes out and '3probe' is awaited. True if anything arrived."""
+    # Engine e's pump() for the transport being opened: the first (polling's handshake GET,
+    # or a WebSocket), or the upgrade's probe WebSocket, whose handshake goes on in the loop,
+    # then '2probe' goes out and '3probe' is awaited. True if anything arrived.
     # A transport opens in a step of its own, not in the one that imported the session's code.
     if e.get is False:
         from usocketio.polling import Poll
@@ -102,9 +102,14 @@ def pump(e):
     if e.probed is None:
         # The probe opens once every namespace has its server's answer (within the upgrade's
         # timeout): the code that joins namespaces (usocketio.session) is gone by then, and the
-        # WebSocket's is not loaded beside it.
+        # WebSocket's is not loaded beside it. Its code is imported in a step, the connection
+        # made in the next.
         if e.get is None or all(n.state >= 2 for n in e.c.nsps.values()):  # 2: socketio_namespace's connected, and after
-            _websocket(e, e.get is None)
+            import sys
+            if 'uwebsockets.client' not in sys.modules:
+                import uwebsockets.client  # noqa: F401
+                return True  # (the loop steps again at once)
+            _websocket(e)
         return False
     w = e.probe
     try:
@@ -134,9 +139,9 @@ def pump(e):
     return r is not None
 
 
-def _websocket(e, first):
+def _websocket(e):
     # Start opening a WebSocket to the session (its first transport, or a probe), in e.probe;
-    # if it cannot even start, the session fails (first) or the probe does.
+    # if it cannot even start, the session fails (the first) or the probe does.
     c = e.c
     e.probed = False
     import uwebsockets.client as u
@@ -145,7 +150,7 @@ def _websocket(e, first):
             'wss' if c.url[0] else 'ws', c.host, c.path, c.eio, '&sid=' + e.sid if e.sid else '',
             '&' + c.query if c.query else ''), c.headers, None, c.timeout / 1000, c.max_size, c.ssl, False)
     except Exception as x:  # OSError: nothing listens, or the network is down
-        if first:
+        if e.get is None:  # (no names for what needs none: each is interned for good)
             e.fail('transport error', error=x)
         else:
             post(E, e, _E_PROBE_FAILED)
