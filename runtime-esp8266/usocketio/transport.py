@@ -122,6 +122,11 @@ def pump(e):
         w.error = w.error or repr(x)
     if not (w.open or w.error or e.probed):  # still connecting
         return r is not None
+    if e.get is None and w.open and not e.probed:
+        # WebSocket only, just open: what came with the handshake is handled in the next step,
+        # once the handshake's code is gone (the loop steps again at once).
+        e.probed = True
+        return True
     m, w.msg = w.msg, None
     if e.get is None:  # WebSocket only: the session's first transport is open, or failed
         e.ws, e.probe = w, None
