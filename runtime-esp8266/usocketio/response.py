@@ -66,8 +66,26 @@ class Poll:
                     break
                 if d[k] != 13 or d[k + 1] != 10:
                     raise OSError('no CRLF after a chunk')
-                if g and x:  # protocol 3: _feed() cuts lengths and packets
+                if g and x:  # protocol 3: _feed() cuts lengths and packets; the units of a
+                    # packet under way are counted here (as _units() does) while part has room
                     while i < k:
+                        j = self.need
+                        p = self.part
+                        if j is not None and p is not None and self.pn + k - i <= len(p):
+                            q = self.pn
+                            while i < k:
+                                c = d[i]
+                                if c & 0xC0 != 0x80:  # a character starts
+                                    if j <= 0:  # after the packet: _feed() judges
+                                        break
+                                    j -= 2 if c >= 0xF0 else 1
+                                p[q] = c
+                                q += 1
+                                i += 1
+                            self.need = j
+                            self.pn = q
+                            if i == k:
+                                break
                         j = self.need
                         c = self._feed(i, k)
                         if j is not None and self.need is None:  # a packet was handed over
