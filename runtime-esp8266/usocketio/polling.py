@@ -21,6 +21,7 @@ import engineio_fsm as E
 _E_POLL_DONE = const(6)
 _E_POST_DONE = const(7)
 
+
 class Poll(r.Poll):
     # Requests to the session's polling URL on one connection; e is the engine. The response
     # is read into buf, and parsed from buf[i:n] before the next read (usocketio.response).
