@@ -78,13 +78,13 @@ def ms(f, *a):
         pass
     return time.ticks_diff(time.ticks_ms(), t0)
 class B:  # what a Poll needs of its engine
-    eio = 4
-    def __init__(self):
+    def __init__(self, eio):
+        self.eio = eio
         self.c = self
         self.max_size = 1 << 20
         self.packet = lambda p: None
-def body(b, chunked):
-    e = B()
+def body(b, chunked, eio=4):
+    e = B(eio)
     t = e.get = m.Poll(e, 'GET')
     t.busy = True
     t.close_after = False
@@ -97,11 +97,14 @@ def body(b, chunked):
             t._parse()
 m.post = lambda *a: None
 data = b'42["' + b'x' * 16000 + b'"]'
-chunks = b''.join(b'1\r\n' + data[i:i + 1] + b'\r\n' for i in range(len(data))) + b'0\r\n\r\n'
+def chunked(data):
+    return b''.join(b'1\r\n' + data[i:i + 1] + b'\r\n' for i in range(len(data))) + b'0\r\n\r\n'
+chunks = chunked(data)
+chunks3 = chunked(b'16006:' + data)
 R = [ms(decode, '3' + '1' * 60000 + '[1]'), ms(decode, '2["' + '\\' * 30000 + '\\ud83d\\ude00"]'),
-     ms(decode, '2["' + '\\u00e9' * 2700 + '\\ud83d\\ude00"]'), ms(body, chunks, True), ms(body, data, False)]`);
+     ms(decode, '2["' + '\\u00e9' * 2700 + '\\ud83d\\ude00"]'), ms(body, chunks, True), ms(body, data, False), ms(body, chunks3, True, 3)]`);
     const r = await dev.eval<number[]>('R');
-    const labels = ['an ack id of 60,000 digits', '30,000 backslashes before a surrogate pair', '16 KB of \\u00e9 escapes and a surrogate pair', 'a 16 KB packet in 1-byte chunks', 'the same with Content-Length'];
+    const labels = ['an ack id of 60,000 digits', '30,000 backslashes before a surrogate pair', '16 KB of \\u00e9 escapes and a surrogate pair', 'a 16 KB packet in 1-byte chunks', 'the same with Content-Length', 'a 16 KB packet in 1-byte chunks, Engine.IO 3'];
     labels.forEach((l, i) => add(`hostile input, VM: ${l}`, `${r[i]} ms`));
   } finally {
     await dev.close();

@@ -5,8 +5,8 @@
 
 
 def deconstruct(data):
-    """(data with placeholders, attachments): a copy of data in which every bytes or bytearray
-    is replaced by a placeholder, numbered in document order; data itself is left as it is."""
+    # (data with placeholders, attachments): a copy of data in which every bytes or bytearray
+    # is replaced by a placeholder, numbered in document order; data itself is left as it is.
     atts = []
     root = [data]
     todo = [(root, 0)]
@@ -26,8 +26,8 @@ def deconstruct(data):
 
 
 def reconstruct(data, atts):
-    """data (decoded JSON, changed in place) with each placeholder replaced by its attachment;
-    ValueError if a placeholder's num is not one of them."""
+    # data (decoded JSON, changed in place) with each placeholder replaced by its attachment;
+    # ValueError if a placeholder's num is not one of them.
     root = [data]
     todo = [(root, 0)]
     while todo:

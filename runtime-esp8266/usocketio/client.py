@@ -40,18 +40,18 @@ _A_SEND_ACK = const(7)
 _G_IMPLICIT_CONNECT = const(0)
 _ENOTCONN = const(107)  # errno.ENOTCONN, the same on MicroPython and Linux (no errno global kept)
 
-def connect(url, wait=True, **options):
-    """connect(url, namespaces=None, auth=None, headers=None, query=None, transports=None,
-    eio=4, path='/socket.io/', reconnection=True, reconnection_attempts=0,
-    reconnection_delay=1, reconnection_delay_max=5, randomization_factor=0.5, timeout=20,
-    max_size=65536, max_queue=32, ssl=None, wait=True): open a Socket.IO connection to an
-    http://, https://, ws:// or wss:// URL (a path other than / names the namespace to join)
-    and return the Client. With wait, return once the Engine.IO session is open and each
-    namespace has the server's answer (connected or refused; at most timeout), and raise
-    OSError if the session fails to open, or ends before a namespace is connected and there is
-    no reconnection; without, return at once and let the loop connect. ValueError for control
-    characters in query, headers or path (they would inject headers into the requests)."""
-    c = Client(url, **options)
+def connect(url, wait=True, **kw):
+    # connect(url, namespaces=None, auth=None, headers=None, query=None, transports=None,
+    # eio=4, path='/socket.io/', reconnection=True, reconnection_attempts=0,
+    # reconnection_delay=1, reconnection_delay_max=5, randomization_factor=0.5, timeout=20,
+    # max_size=65536, max_queue=32, ssl=None, wait=True): open a Socket.IO connection to an
+    # http://, https://, ws:// or wss:// URL (a path other than / names the namespace to join)
+    # and return the Client. With wait, return once the Engine.IO session is open and each
+    # namespace has the server's answer (connected or refused; at most timeout), and raise
+    # OSError if the session fails to open, or ends before a namespace is connected and there is
+    # no reconnection; without, return at once and let the loop connect. ValueError for control
+    # characters in query, headers or path (they would inject headers into the requests).
+    c = Client(url, **kw)
     from usocketio.session import start
     start(c, wait)
     return c
@@ -66,31 +66,31 @@ class Client:
     watched = ()
     hold = False  # while connect() waits: handlers are the application's to run, later
 
-    def __init__(self, url, **options):
+    def __init__(self, url, **kw):
         from usocketio.session import configure
-        configure(self, url, **options)
+        configure(self, url, **kw)
 
     # The application's side.
 
     def on(self, event, handler=None, namespace='/'):
-        """Register handler(*args) for event in namespace, or use as a decorator (the function
-        is returned). 'connect', 'disconnect' (reason) and 'connect_error' (data) are the
-        namespace's own; '*' catches every other event as handler(event, *args). A handler's
-        return value is the ack the server asked for (a tuple for several values)."""
+        # Register handler(*args) for event in namespace, or use as a decorator (the function
+        # is returned). 'connect', 'disconnect' (reason) and 'connect_error' (data) are the
+        # namespace's own; '*' catches every other event as handler(event, *args). A handler's
+        # return value is the ack the server asked for (a tuple for several values).
         if handler is None:
             return lambda f: self.on(event, f, namespace)
         self.handlers.setdefault(namespace, {})[event] = handler
         return handler
 
     def emit(self, event, *args, namespace='/', callback=None):
-        """Send event with args (anything json can encode; bytes go as binary attachments).
-        callback(*ack) is called once, if the server acknowledges. Emits made while the
-        namespace is not connected wait and go out in order once it is; OverflowError if more
-        than max_queue wait, or (with a callback) await their acks; OSError(ENOTCONN) if the
-        namespace or the client was left. What the server would end the session for is refused
-        and nothing is sent (usocketio.strict): TypeError for an event name not a str or args
-        not JSON, ValueError for the names socket.io's parser rejects, NaN or Infinity, and a
-        packet over the maxPayload the server announced."""
+        # Send event with args (anything json can encode; bytes go as binary attachments).
+        # callback(*ack) is called once, if the server acknowledges. Emits made while the
+        # namespace is not connected wait and go out in order once it is; OverflowError if more
+        # than max_queue wait, or (with a callback) await their acks; OSError(ENOTCONN) if the
+        # namespace or the client was left. What the server would end the session for is refused
+        # and nothing is sent (usocketio.strict): TypeError for an event name not a str or args
+        # not JSON, ValueError for the names socket.io's parser rejects, NaN or Infinity, and a
+        # packet over the maxPayload the server announced.
         ns = self.nsps.get(namespace)
         if ns is None or ns.state >= _S_REFUSED or self.state == _S_CLOSED:
             raise OSError(_ENOTCONN, 'not connected')
@@ -106,32 +106,32 @@ class Client:
         post(N, ns, _E_EMIT, p)
 
     def send(self, data, namespace='/', callback=None):
-        """emit('message', data)."""
+        # emit('message', data).
         self.emit('message', data, namespace=namespace, callback=callback)
 
     def at_interval(self, seconds):
-        """Decorator: call the function every `seconds` from the loop; ValueError unless that is
-        0 or more and under 536870 (about 6.2 days: ticks_add() takes 2**29 - 1 ms), as
-        uwebsockets' timeouts."""
+        # Decorator: call the function every `seconds` from the loop; ValueError unless that is
+        # 0 or more and under 536870 (about 6.2 days: ticks_add() takes 2**29 - 1 ms), as
+        # uwebsockets' timeouts.
         if not 0 <= seconds < 536870:
             raise ValueError(seconds)
         ms = int(seconds * 1000)
         return lambda f: self.intervals.append([ms, ticks_ms(), f]) or f
 
     def join(self, namespace, auth=None):
-        """Join another namespace on this connection (again, if it was left); auth, if given,
-        replaces the client's for it."""
+        # Join another namespace on this connection (again, if it was left); auth, if given,
+        # replaces the client's for it.
         from usocketio.session import join
         join(self, namespace, auth)
 
     def disconnect(self, namespace=None):
-        """Leave namespace, or every namespace and close the connection (close())."""
+        # Leave namespace, or every namespace and close the connection (close()).
         from usocketio.session import disconnect
         disconnect(self, namespace)
 
     def close(self):
-        """Leave every namespace and close the connection, once namespaces still joining
-        have the server's answer and what is queued is sent (for at most the timeout)."""
+        # Leave every namespace and close the connection, once namespaces still joining
+        # have the server's answer and what is queued is sent (for at most the timeout).
         from usocketio.closing import close
         close(self)
 
@@ -143,13 +143,13 @@ class Client:
 
     @property
     def sid(self):
-        """The default namespace's session id while it is connected, else None."""
+        # The default namespace's session id while it is connected, else None.
         ns = self.nsps.get('/')
         return ns.sid if ns and ns.state == _S_CONNECTED else None
 
     def run_forever(self):
-        """Handle events until the client is closed: by close(), because no namespace is left,
-        or because reconnecting gave up."""
+        # Handle events until the client is closed: by close(), because no namespace is left,
+        # or because reconnecting gave up.
         while self.state != _S_CLOSED:
             self.step()
         self._run_calls()
@@ -157,9 +157,9 @@ class Client:
     wait = run_forever  # python-socketio's name
 
     def step(self, ms=None):
-        """Run what is due (timers, handlers, at_interval functions) and handle what has
-        arrived; if nothing had, wait for something, at most ms milliseconds (None: until the
-        next timer). For applications with a loop of their own."""
+        # Run what is due (timers, handlers, at_interval functions) and handle what has
+        # arrived; if nothing had, wait for something, at most ms milliseconds (None: until the
+        # next timer). For applications with a loop of their own.
         self._run_calls()
         w = tick(M, self)
         e = self.engine
@@ -230,14 +230,14 @@ class Client:
                     return
             else:
                 raise ValueError
-            t, nsp, i, data, a = p[:5]
+            t, w, i, data, a = p[:5]  # w: the namespace
             if t > 4:
                 import usocketio.binary as b  # (not 'from ... import': a file system search each call)
                 data = b.reconstruct(data, a)
         except Exception as x:  # whatever the decoders raise (json's errors differ by port)
             self.partial = None  # out of memory, as any failure to receive, is a transport error
             return self.engine.fail('transport error') if isinstance(x, MemoryError) else self.engine.bad()
-        ns = self.nsps.get(nsp)
+        ns = self.nsps.get(w)
         if ns:
             post(N, ns, _E_CONNECTED if t == 0 else _E_SERVER_DISCONNECT if t == 1 else
                  _E_REFUSED if t == 4 else _E_EVENT if t in (2, 5) else _E_ACK, (i, data))
@@ -310,9 +310,9 @@ _RESERVED = ('connect', 'connect_error', 'disconnect')
 
 
 def decode(s, head=False):
-    """(type, namespace, ack id or None, data or None, attachments, attachment count) of a
-    Socket.IO packet; ValueError (or json's error) if it is not a valid one. With head, only
-    what precedes the data (data None, unchecked): for packets of our own."""
+    # (type, namespace, ack id or None, data or None, attachments, attachment count) of a
+    # Socket.IO packet; ValueError (or json's error) if it is not a valid one. With head, only
+    # what precedes the data (data None, unchecked): for packets of our own.
     # Slices, not indexing: s[i] would intern each character the server sent, for good.
     t = ord(s[:1]) - 48 if s else -1
     if not 0 <= t <= 6:
@@ -325,12 +325,12 @@ def decode(s, head=False):
         if not 0 <= n <= 10:  # as the official parser: more is an attack
             raise ValueError
         j = k + 1
-    nsp = '/'
+    w = '/'  # the namespace
     if s[j:j + 1] == '/':
         k = s.find(',', j)
         if k < 0:
             k = len(s)
-        nsp = s[j:k]
+        w = s[j:k]
         j = k + 1
     k = j
     while '0' <= s[k:k + 1] <= '9':  # (on MicroPython each slice walks the str: stop early)
@@ -339,7 +339,7 @@ def decode(s, head=False):
             raise ValueError
     i = int(s[j:k]) if k > j else None
     if head:
-        return t, nsp, i, None, (), n
+        return t, w, i, None, (), n
     s = s[k:]
     if '\\ud' in s or '\\uD' in s:
         from usocketio.surrogates import join
@@ -353,7 +353,7 @@ def decode(s, head=False):
                                                  isinstance(data[0], (int, float))) if t in (2, 5) else
             isinstance(data, list) and i is not None):
         raise ValueError
-    return t, nsp, i, data, [] if n else (), n
+    return t, w, i, data, [] if n else (), n
 
 
 def _call(c, f, args):

@@ -20,7 +20,7 @@ _S_REFUSED = const(3)
 
 
 def close(c):
-    """Client c's close()."""
+    # Client c's close().
     end = ticks_add(ticks_ms(), c.timeout)
     while c.joining(end):  # the answer first: the emits its namespace holds go out with it
         c.step(100)
@@ -35,7 +35,7 @@ def close(c):
 
 
 def namespace_act(ns, a):
-    """Namespace ns's action a, for those that leave."""
+    # Namespace ns's action a, for those that leave.
     c = ns.c
     if a == _A_SERVER_LEFT:
         c.calls.append((None, ns, 'disconnect', ('io server disconnect',), None))

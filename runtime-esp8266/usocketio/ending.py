@@ -13,7 +13,7 @@ _E_SESSION_END = const(3)
 
 
 def act(e, a):
-    """Engine e's action a: its goodbye, or the end of its transports."""
+    # Engine e's action a: its goodbye, or the end of its transports.
     if a == _A_SAY_GOODBYE:
         if e.ws and e.ws.open:
             # A Close frame (1000, no reason), written now and not waited for:
@@ -33,19 +33,20 @@ def act(e, a):
         drop(e.ws)
         drop(e.probe)
         e.ws = e.probe = None
+        e.probed = False  # a probe yet to open never will
         if e.hb:
             post(H, e.hb, _E_SESSION_END)
 
 
 def drop(w):
-    """Leave WebSocket w (if any) without the closing handshake: the server drops what it
-    cannot use."""
+    # Leave WebSocket w (if any) without the closing handshake: the server drops what it
+    # cannot use.
     if w:
         w.sock.close()
 
 
 def close_polling(e):
-    """Close engine e's polling connections."""
+    # Close engine e's polling connections.
     for t in (e.get, e.posting):
         if t:
             t.close()

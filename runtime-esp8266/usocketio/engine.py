@@ -52,15 +52,15 @@ _q = []
 
 
 def post(m, o, ev, x=None):
-    """Handle event ev (255: start the machine) of machine m on o, with o.x = x, now if nothing
-    is being handled, else after what is."""
+    # Handle event ev (255: start the machine) of machine m on o, with o.x = x, now if nothing
+    # is being handled, else after what is.
     _q.append((m, o, ev, x))
     if len(_q) == 1:
         _drain()
 
 
 def tick(m, o):
-    """fsm.due() for o, with the events its timer's actions post handled after it."""
+    # fsm.due() for o, with the events its timer's actions post handled after it.
     _q.append(None)
     try:
         w = due(m, o)
@@ -85,7 +85,7 @@ def _drain():
 
 
 def earliest(a, b):
-    """The sooner of two due() results (None: no timer)."""
+    # The sooner of two due() results (None: no timer).
     return b if a is None or b is not None and b < a else a
 
 
@@ -120,7 +120,7 @@ class Engine:
     # c.up(what, data).
 
     get = posting = ws = probe = hb = sid = reason = error = None
-    probed = False  # whether the probe WebSocket has sent its ping probe
+    probed = False  # whether the probe WebSocket has sent its ping probe (None: it is yet to open)
 
     def __init__(self, c):
         self.c = c
@@ -130,8 +130,8 @@ class Engine:
         post(E, self, 255)
 
     def send(self, s, a=()):
-        """Send a message: text s, then each of a as a binary message (Socket.IO's
-        attachments follow their packet so)."""
+        # Send a message: text s, then each of a as a binary message (Socket.IO's
+        # attachments follow their packet so).
         post(E, self, _E_SEND, '4' + s)
         for b in a:
             post(E, self, _E_SEND, b)
@@ -140,12 +140,12 @@ class Engine:
         post(E, self, _E_CLOSE_REQUEST)
 
     def sockets(self):
-        """The sockets to wait on for what the session reads next (not an idle kept-alive
-        polling connection, which reads as ready once the server closes it)."""
+        # The sockets to wait on for what the session reads next (not an idle kept-alive
+        # polling connection, which reads as ready once the server closes it).
         return [t.sock for t in (self.get, self.posting, self.ws, self.probe) if t and t.sock and getattr(t, 'busy', 1)]
 
     def due(self):
-        """Fire what is due of the session's timers; milliseconds until the next (0: one fired)."""
+        # Fire what is due of the session's timers; milliseconds until the next (0: one fired).
         w = tick(E, self)
         return earliest(w, self.hb and tick(H, self.hb))
 
@@ -157,8 +157,8 @@ class Engine:
         post(E, self, ev)
 
     def bad(self):
-        """A packet (or a message, for the layer above) that makes no sense: a parse error
-        ends the session."""
+        # A packet (or a message, for the layer above) that makes no sense: a parse error
+        # ends the session.
         self.fail('parse error', _E_PARSE_ERROR)
 
     def guard(self, g):
@@ -205,15 +205,15 @@ class Engine:
             p.flush(self)
 
     def pump(self):
-        """Read, without waiting, what the transports have, and handle it packet by packet;
-        True if anything arrived."""
+        # Read, without waiting, what the transports have, and handle it packet by packet;
+        # True if anything arrived.
         k = False  # whether anything arrived
+        if self.probe or self.probed is None or self.get is False:  # a transport being opened
+            import usocketio.transport as t
+            k = t.pump(self)
         if self.get:
             import usocketio.polling as p
-            k = p.pump(self)
-        if self.probe:
-            import usocketio.transport as t
-            k = t.probe(self) or k
+            k = p.pump(self) or k
         try:
             for n in range(32):  # frames per call at most: a busy server must not starve the timers
                 w = self.ws
@@ -234,8 +234,8 @@ class Engine:
         return k
 
     def packet(self, p):
-        """Handle a packet read: str for text, bytes for a binary message (as on WebSocket:
-        protocol 3 puts a 4, for message, before the bytes)."""
+        # Handle a packet read: str for text, bytes for a binary message (as on WebSocket:
+        # protocol 3 puts a 4, for message, before the bytes).
         if not isinstance(p, str):
             return post(E, self, _E_MESSAGE, p[1:] if self.eio == 3 and self.ws else p)
         t = p[:1]

@@ -8,30 +8,26 @@
 # blocking, through one small buffer, and parsed as they come: the head, then the body
 # (Content-Length, chunked or up to the end of the stream) cut into packets, each handed to the
 # engine as soon as it is whole. So neither a body nor its packets are ever held together, and
-# a burst of packets is handled a few at a time, between the loop's other work.
-from binascii import a2b_base64, b2a_base64
+# a burst of packets is handled a few at a time, between the loop's other work. The parsing is
+# usocketio.response's: two modules, each compiled alone, need less heap at import than one.
+from binascii import b2a_base64
 from errno import EAGAIN, ETIMEDOUT
 from fsm import const, ticks_add, ticks_diff, ticks_ms
 from usocketio.engine import post
+import usocketio.response as r
 import engineio_fsm as E
 
 # Ids in the engineio machine (checked by `npx wirestate generate`).
 _E_POLL_DONE = const(6)
 _E_POST_DONE = const(7)
 
-# Where a response is (Poll.st), as numbers rather than const() names (from source, every name
-# is interned for good): 0 the head; 1 the body, by Content-Length (left: bytes to come) or,
-# left < 0, up to the end of the stream; 2 a chunk's size line; 3 a chunk's data (left: bytes to
-# come); 4 the line end after a chunk's data; 5 the trailer section after the last chunk.
 
-
-class Poll:
+class Poll(r.Poll):
     # Requests to the session's polling URL on one connection; e is the engine. The response
-    # is read into buf, and parsed from buf[i:n] before the next read.
+    # is read into buf, and parsed from buf[i:n] before the next read (usocketio.response).
 
-    sock = line = head = part = need = None
+    sock = None
     busy = False
-    i = n = pn = 0
 
     def __init__(self, e, method):
         self.e = e
@@ -39,7 +35,7 @@ class Poll:
         self.buf = bytearray(256)
 
     def request(self, data=()):
-        """Send the request; data: the POST's body, in pieces (bytes) sent one after the other."""
+        # Send the request; data: the POST's body, in pieces (bytes) sent one after the other.
         e = self.e
         c = e.c
         sid = e.sid
@@ -110,10 +106,10 @@ class Poll:
             raise
 
     def pump(self):
-        """Read what has arrived, 512 bytes or so at most (a burst of packets is handled a
-        few at a time, between the loop's other work), and handle it; True if anything came.
-        OSError if the connection fails or the response is not HTTP with status 200,
-        ValueError if its body is not Engine.IO."""
+        # Read what has arrived, 512 bytes or so at most (a burst of packets is handled a
+        # few at a time, between the loop's other work), and handle it; True if anything came.
+        # OSError if the connection fails or the response is not HTTP with status 200,
+        # ValueError if its body is not Engine.IO.
         got = 0
         while got < 512:
             if not (self.busy and self.sock):  # done, or closed by what a packet caused
@@ -140,166 +136,6 @@ class Poll:
                 self._parse()
         return got > 0
 
-    def _parse(self):
-        # Parse what is in buf[i:n], up to a packet's end at most.
-        st = self.st
-        d = self.buf
-        i = self.i
-        if st == 1 or st == 3:
-            k = self.n if self.left < 0 else min(self.n, i + self.left)
-            self.i = k = self._feed(i, k)
-            if self.left >= 0:
-                self.left -= k - i
-                if not self.left:
-                    if st == 1:
-                        self._done()
-                    else:
-                        self.st = 4
-            return
-        # The head, a chunk size line, the end of a chunk, the trailer: lines.
-        j = d.find(b'\n', i, self.n)
-        k = self.n if j < 0 else j + 1
-        self.i = k
-        if j < 0 or self.line:  # a line cut by the end of what was read: kept whole
-            self.line += memoryview(d)[i:k]
-            if len(self.line) > 4096:
-                raise OSError('HTTP line over 4 KiB')
-            if j < 0:
-                return
-            line = bytes(self.line)
-            self.line = bytearray()
-        else:
-            line = bytes(d[i:k])
-        if st == 0:
-            if line != b'\r\n':
-                self.head += line  # until the empty line
-                if len(self.head) > 4096:
-                    raise OSError('HTTP head over 4 KiB')
-                return
-            self._head(self.head)
-        elif st == 2:
-            n = _int(line.split(b';')[0], 16)
-            self.st, self.left = (3, n) if n else (5, 0)
-        elif line != b'\r\n':
-            if st == 4:
-                raise OSError('no CRLF after a chunk')
-        elif st == 4:
-            self.st = 2
-        else:  # the trailer's end
-            self._done()
-
-    def _head(self, head):
-        # The response head is in: status and the headers that say how the body comes.
-        h = bytes(head).lower().split(b'\r\n')
-        status = h[0].split(None, 2)
-        if len(status) < 2 or status[1] != b'200':
-            raise OSError('HTTP status ' + str(status[1] if len(status) > 1 else b'?', 'ascii'))
-        self.close_after = status[0] == b'http/1.0'
-        self.begin(1, -1)
-        for line in h[1:]:
-            k = line.find(b':')
-            v = line[k + 1:].strip()
-            k = line[:k]
-            if k == b'content-length':
-                self.left = _int(v, 10)
-            elif k == b'transfer-encoding' and v.endswith(b'chunked'):
-                self.st = 2
-            elif k == b'connection':
-                self.close_after = v == b'close'
-        self.head = None
-        if self.st == 1 and not self.left:
-            self._done()
-
-    def begin(self, st, left):
-        """The body starts: its state, and its length (-1: up to the end of the stream)."""
-        self.st = st
-        self.left = left
-        self.line = bytearray()
-        self.num = b''  # protocol 3: the digits of a length
-        if self.e.eio == 4 and self.method == 'GET':
-            self.need = 0  # a packet is open: an empty body is one empty packet
-
-    def _feed(self, i, k):
-        # Body bytes buf[i:k]: the GET's are cut into packets, at most one handled per call;
-        # where the body stopped being read.
-        e = self.e
-        if self.method != 'GET':
-            return k  # a POST's 'ok'
-        d = self.buf
-        if e.eio == 4:
-            j = d.find(b'\x1e', i, k)
-            end = k if j < 0 else j
-            n = j + 1  # where the next packet starts
-        elif self.need is None:  # protocol 3's <length>:<packet>: the length, digits up to ':'
-            j = d.find(b':', i, k)
-            self.num += bytes(d[i:k if j < 0 else j])
-            if len(self.num) > 9:
-                raise ValueError('length')
-            if j < 0:
-                return k
-            if not self.num or self.num.strip(b'0123456789'):  # digits only: int() also
-                raise ValueError('length')  # takes signs, spaces and '_' (MicroPython: '7_')
-            self.need = int(self.num)
-            self.num = b''
-            return j + 1
-        else:
-            end = j = n = self._units(i, k)
-        m = memoryview(d)[i:k if j < 0 else end]
-        if self.part is not None or j < 0:  # a packet cut by the end of what was read
-            m = self._keep(m)
-        if j < 0:
-            return k
-        self.packet(m)
-        if e.eio == 4:
-            self.need = 0  # another packet follows the separator
-        return n
-
-    def _units(self, i, k):
-        # Protocol 3: where in buf[i:k] the packet whose length (in UTF-16 code units, as
-        # JavaScript counts) is self.need ends, or -1. Counted on the UTF-8 bytes: a character
-        # starts with a byte that is not 10xxxxxx, and one of four bytes is two units.
-        d = self.buf
-        need = self.need
-        for j in range(i, k):
-            c = d[j]
-            if c & 0xC0 != 0x80:
-                if need <= 0:
-                    if need:  # the last character overran the length
-                        raise ValueError('length')
-                    return j
-                need -= 2 if c >= 0xF0 else 1
-        self.need = need
-        return -1
-
-    def _keep(self, m):
-        # Add m to the packet being cut, part[:pn]; the packet so far. Its buffer doubles as
-        # it fills, so that a packet that comes a byte at a time (chunked) is not copied whole
-        # for each byte.
-        p = self.part
-        n = self.pn + len(m)
-        if p is None or n > len(p):
-            b = bytearray(max(n, 2 * len(p) if p else 64))
-            if p:
-                b[:self.pn] = memoryview(p)[:self.pn]
-            self.part = p = b
-        p[self.pn:n] = m
-        self.pn = n
-        return memoryview(p)[:n]
-
-    def packet(self, p):
-        # A whole packet of the body (a memoryview): to the engine.
-        e = self.e
-        self.part = self.need = None
-        self.pn = 0
-        b = len(p) and p[0] == 98  # b: base64 (protocol 3: b4)
-        try:
-            p = a2b_base64(p[2 if e.eio == 3 else 1:]) if b else str(p, 'utf-8')
-        except MemoryError:
-            raise
-        except Exception:  # binascii's error is not a ValueError on every port
-            raise ValueError('packet')
-        e.packet(p)
-
     def _done(self):
         # The response is over (a packet still open ends with it).
         if self.need or self.num:  # protocol 3: a length with fewer units after it, or no packet
@@ -318,17 +154,8 @@ class Poll:
             self.sock = None
 
 
-def _int(b, r):
-    # A length in an HTTP head or chunk, in radix r: OSError (a transport error) if it is not
-    # one. Digits only: int() also takes signs and '_', and MicroPython's even '7_' and '_7'.
-    b = b.strip()
-    if not b or b.strip(b'0123456789abcdefABCDEF' if r == 16 else b'0123456789'):
-        raise OSError('HTTP length')
-    return int(b, r)
-
-
 def pump(e):
-    """Engine e's pump() for its polling requests: True if anything arrived."""
+    # Engine e's pump() for its polling requests: True if anything arrived.
     got = False
     for t in (e.get, e.posting):
         if t and t.busy and (t is e.get or t is e.posting):  # an event may have closed it
@@ -344,8 +171,8 @@ def pump(e):
 
 
 def flush(e):
-    """Engine e's post action on polling: what it has buffered goes in a POST, unless one is
-    out; as much as the server's maxPayload (from the handshake, which comes first) takes."""
+    # Engine e's post action on polling: what it has buffered goes in a POST, unless one is
+    # out; as much as the server's maxPayload (from the handshake, which comes first) takes.
     b = e.buf
     if not e.posting.busy:
         n, d = encode(b, e.eio, e.max_payload)
@@ -353,14 +180,14 @@ def flush(e):
         del b[:n]
 
 
-def encode(packets, eio, limit=None):
-    """(how many, pieces): the polling payload of the first packets (str for text, bytes for a
-    binary message), at most 16 (python-engineio drops the rest of a longer payload) and, if
-    limit is given, at most limit bytes unless the first alone is larger; pieces are bytes
-    whose concatenation is the payload."""
+def encode(buf, eio, max_payload=None):
+    # (how many, pieces): the polling payload of the first packets in buf (str for text, bytes
+    # for a binary message), at most 16 (python-engineio drops the rest of a longer payload) and,
+    # if max_payload is given, at most that many bytes unless the first alone is larger; pieces
+    # are bytes whose concatenation is the payload.
     out = []
     size = -1
-    for p in packets[:16]:
+    for p in buf[:16]:
         if not isinstance(p, str):
             p = ('b' if eio == 4 else 'b4') + str(b2a_base64(p)[:-1], 'ascii')
         b = p.encode()
@@ -369,7 +196,7 @@ def encode(packets, eio, limit=None):
             for c in b:  # a character of four UTF-8 bytes is two UTF-16 units
                 n += c >= 0xF0
             b = b'%d:' % n + b
-        if out and limit and size + 1 + len(b) > limit:
+        if out and max_payload and size + 1 + len(b) > max_payload:
             break
         if out and eio == 4:
             out.append(b'\x1e')

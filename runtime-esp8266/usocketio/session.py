@@ -33,7 +33,7 @@ def configure(c, url, namespaces=None, auth=None, headers=None, query=None, tran
               eio=4, path='/socket.io/', reconnection=True, reconnection_attempts=0,
               reconnection_delay=1, reconnection_delay_max=5, randomization_factor=0.5,
               timeout=20, max_size=65536, max_queue=32, ssl=None):
-    """Client c's settings (see usocketio.client.connect)."""
+    # Client c's settings (see usocketio.client.connect).
     from dial import check, urlparse
     tls, host, port, target, c.host = urlparse(url)
     i = target.find('?')
@@ -85,8 +85,8 @@ def _quote(v, t=b'-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv
 
 
 def start(c, wait):
-    """Open client c's first session; with wait, until it is open and its namespaces have
-    their server's answer (for at most the timeout), OSError if the session fails to open."""
+    # Open client c's first session; with wait, until it is open and its namespaces have
+    # their server's answer (for at most the timeout), OSError if the session fails to open.
     post(M, c, _E_OPEN_REQUEST)
     c.hold = True  # handlers registered after connect() returns must hear what came before
     end = ticks_add(ticks_ms(), c.timeout)
@@ -120,11 +120,11 @@ def disconnect(c, name):
 
 
 def fit(c, f, args, x):
-    """Handler f raised TypeError x on args: if because it does not take them (the message
-    names it and says so), call it with what it takes: handlers may omit trailing arguments (a
-    'disconnect' handler without the reason), and the first uwebsockets' took the client
-    first (def on_message(self, message)). Firmware built with terse messages says neither.
-    Any other TypeError (one the handler raised itself) is raised again."""
+    # Handler f raised TypeError x on args: if because it does not take them (the message
+    # names it and says so), call it with what it takes: handlers may omit trailing arguments (a
+    # 'disconnect' handler without the reason), and the first uwebsockets' took the client
+    # first (def on_message(self, message)). Firmware built with terse messages says neither.
+    # Any other TypeError (one the handler raised itself) is raised again.
     if not str(x).startswith(getattr(f, '__qualname__', getattr(f, '__name__', '?')) + '()') or \
             getattr(getattr(x, '__traceback__', None), 'tb_next', None) is not None:
         raise x
@@ -137,7 +137,7 @@ def fit(c, f, args, x):
 
 
 def act(c, a):
-    """Client c's action a (the manager's)."""
+    # Client c's action a (the manager's).
     if a == _A_OPEN_ENGINE:
         c.engine = Engine(c)
     elif a == _A_OPENED:
@@ -166,15 +166,14 @@ def act(c, a):
 
 
 def settle(c):
-    """Drop this module once client c's session runs on WebSocket and every namespace has its
-    answer: what it does is rare from then on (it is imported again when needed)."""
-    e = c.engine
-    if e and e.ws and not e.get and all(n.state >= _S_CONNECTED for n in c.nsps.values()):
+    # Drop this module once every namespace of client c has its answer: what it does is rare
+    # from then on (it is imported again when needed), and the upgrade's probe opens then.
+    if all(n.state >= _S_CONNECTED for n in c.nsps.values()):
         unload(__name__)
 
 
 def namespace_act(ns, a):
-    """Namespace ns's action a, for those that join and leave."""
+    # Namespace ns's action a, for those that join and leave.
     c = ns.c
     x = ns.x
     if a == _A_CONFIRM or a == _A_REFUSE:
@@ -220,17 +219,17 @@ def _requeue(c):
     # write will not be called (their acks cannot come), those of emits still waiting will.
     from usocketio.client import decode
     b = c.engine.buf
-    back = {}
+    q = {}  # namespace -> what goes back
     k = 0
     while k < len(b):
         p = b[k]
         k += 1
         if isinstance(p, str) and p[1:2] in ('2', '5'):
             h = decode(p[1:], True)
-            back.setdefault(h[1], []).append((p[1:], b[k:k + h[5]]))
+            q.setdefault(h[1], []).append((p[1:], b[k:k + h[5]]))
             k += h[5]
     del b[:]
     for name, ns in c.nsps.items():
-        ns.held = back.get(name, []) + ns.held
+        ns.held = q.get(name, []) + ns.held
         kept = [decode(p[0], True)[2] for p in ns.held]
         ns.acks = dict((i, f) for i, f in ns.acks.items() if i in kept)

@@ -6,11 +6,11 @@
 import json
 
 
-def pack(c, t, nsp, i, data):
-    """A Socket.IO packet of type t (2 EVENT or 3 ACK: 5 and 6 when data holds bytes) as
-    (text, attachments) for client c; data checked by walk(), and ValueError if the packet is
-    over the maxPayload the server announced (it would end the session: engine.io-client sends
-    it alone all the same)."""
+def pack(c, t, w, i, data):
+    # A Socket.IO packet of type t (2 EVENT or 3 ACK: 5 and 6 when data holds bytes) in
+    # namespace w as (text, attachments) for client c; data checked by walk(), and ValueError if
+    # the packet is over the maxPayload the server announced (it would end the session:
+    # engine.io-client sends it alone all the same).
     a = ()
     if walk(data, t == 2):  # any bytes in data?
         from usocketio.binary import deconstruct
@@ -19,8 +19,8 @@ def pack(c, t, nsp, i, data):
     s = str(t)
     if a:
         s += str(len(a)) + '-'  # (no format string: one name fewer)
-    if nsp != '/':
-        s += nsp + ','
+    if w != '/':
+        s += w + ','
     if i is not None:
         s += str(i)
     if data is not None:
@@ -39,11 +39,11 @@ def pack(c, t, nsp, i, data):
 
 
 def walk(data, event=False, inf=(float('inf'), -float('inf'))):  # inf: made once, not a global
-    """Whether data holds bytes or bytearray (Socket.IO attachments). TypeError unless the rest
-    is strict JSON (None, bool, int, float, str, list, tuple, dict with str keys); ValueError
-    for NaN and the infinities, and nesting deeper than 32 levels (a cycle too). With event,
-    data is an EVENT's [name, *args]: the name must be a str other than those socket.io's
-    parser rejects (the namespace's own events, and its emitter's)."""
+    # Whether data holds bytes or bytearray (Socket.IO attachments). TypeError unless the rest
+    # is strict JSON (None, bool, int, float, str, list, tuple, dict with str keys); ValueError
+    # for NaN and the infinities, and nesting deeper than 32 levels (a cycle too). With event,
+    # data is an EVENT's [name, *args]: the name must be a str other than those socket.io's
+    # parser rejects (the namespace's own events, and its emitter's).
     if event:
         n = data[0]
         if not isinstance(n, str):

@@ -7,7 +7,7 @@
 
 
 def join(s):
-    """JSON text s with every escaped surrogate pair replaced by its character."""
+    # JSON text s with every escaped surrogate pair replaced by its character.
     b = s.encode()
     out = []
     i = k = 0

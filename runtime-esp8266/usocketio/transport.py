@@ -21,7 +21,7 @@ _E_PROBE_OK = const(8)
 
 
 def handshake(e, p):
-    """Engine e read the open packet p: its JSON must have what the session needs."""
+    # Engine e read the open packet p: its JSON must have what the session needs.
     try:
         h = json.loads(p[1:])
         from usocketio.session import _quote  # the sid as it goes in every URL: percent-encoded,
@@ -39,7 +39,7 @@ def handshake(e, p):
 
 
 def act(e, a):
-    """Engine e's action a."""
+    # Engine e's action a.
     if a == _A_POLL:  # (this module stays while the session polls)
         if not e.get.busy:
             e.get.request()
@@ -55,20 +55,18 @@ def act(e, a):
         e.c.up(FAILED, e.reason or 'timeout')
     elif a == _A_LOST:
         e.c.up(LOST, e.reason)
-    elif a == _A_OPEN_TRANSPORT:
+    elif a == _A_OPEN_TRANSPORT:  # in the loop's next pump(): this step has imported enough
         if 'polling' in e.c.transports:
-            from usocketio.polling import Poll
-            e.get = Poll(e, 'GET')
-            e.posting = Poll(e, 'POST')
-            e.get.request()  # the handshake
-        else:  # WebSocket only: it opens in probe(), then carries the session
-            _websocket(e, True)
-    elif a == _A_OPEN_PROBE:
-        _websocket(e, False)
+            e.get = False
+        else:  # WebSocket only: it opens in pump(), then carries the session
+            e.probed = None
+    elif a == _A_OPEN_PROBE:  # later, in pump(): the session's first packets come first
+        e.probed = None
     elif a == _A_DROP_PROBE:
         from usocketio.ending import drop
         drop(e.probe)
         e.probe = None
+        e.probed = False
     elif a == _A_UPGRADE:
         e.ws, e.probe = e.probe, None
         e.ws.send('5')
@@ -81,16 +79,38 @@ def _steady(e):
     # The session runs on WebSocket: drop the code that opens, upgrades and polls until it is
     # needed again (its heap goes back to the application); usocketio.session goes too once
     # the namespaces have their answers (now, or when the last comes).
-    for m in ('usocketio.polling', 'usocketio.transport', 'usocketio.ending', 'dial'):
+    for m in ('usocketio.polling', 'usocketio.response', 'usocketio.transport', 'usocketio.ending', 'dial'):
         unload(m)
     if all(n.state >= 2 for n in e.c.nsps.values()):  # 2: socketio_namespace's connected, and after
         unload('usocketio.session')
 
 
-def probe(e):
-    """Engine e's pump() for the WebSocket being opened (the first transport, or the upgrade's
-    probe): the handshake goes on in the loop, then '2probe' goes out and '3probe' is awaited.
-    True if anything arrived."""
+def pump(e):
+    # Engine e's pump() for the transport being opened: the first (polling's handshake GET,
+    # or a WebSocket), or the upgrade's probe WebSocket, whose handshake goes on in the loop,
+    # then '2probe' goes out and '3probe' is awaited. True if anything arrived.
+    # A transport opens in a step of its own, not in the one that imported the session's code.
+    if e.get is False:
+        from usocketio.polling import Poll
+        e.get = Poll(e, 'GET')
+        e.posting = Poll(e, 'POST')
+        try:
+            e.get.request()  # the handshake
+        except (OSError, MemoryError) as x:
+            e.fail('transport error', error=x)
+        return False
+    if e.probed is None:
+        # The probe opens once every namespace has its server's answer (within the upgrade's
+        # timeout): the code that joins namespaces (usocketio.session) is gone by then, and the
+        # WebSocket's is not loaded beside it. Its code is imported in a step, the connection
+        # made in the next.
+        if e.get is None or all(n.state >= 2 for n in e.c.nsps.values()):  # 2: socketio_namespace's connected, and after
+            import sys
+            if 'uwebsockets.client' not in sys.modules:
+                import uwebsockets.client  # noqa: F401
+                return True  # (the loop steps again at once)
+            _websocket(e)
+        return False
     w = e.probe
     try:
         r = w.step(-1)
@@ -102,6 +122,11 @@ def probe(e):
         w.error = w.error or repr(x)
     if not (w.open or w.error or e.probed):  # still connecting
         return r is not None
+    if e.get is None and w.open and not e.probed:
+        # WebSocket only, just open: what came with the handshake is handled in the next step,
+        # once the handshake's code is gone (the loop steps again at once).
+        e.probed = True
+        return True
     m, w.msg = w.msg, None
     if e.get is None:  # WebSocket only: the session's first transport is open, or failed
         e.ws, e.probe = w, None
@@ -119,9 +144,9 @@ def probe(e):
     return r is not None
 
 
-def _websocket(e, first):
+def _websocket(e):
     # Start opening a WebSocket to the session (its first transport, or a probe), in e.probe;
-    # if it cannot even start, the session fails (first) or the probe does.
+    # if it cannot even start, the session fails (the first) or the probe does.
     c = e.c
     e.probed = False
     import uwebsockets.client as u
@@ -130,7 +155,7 @@ def _websocket(e, first):
             'wss' if c.url[0] else 'ws', c.host, c.path, c.eio, '&sid=' + e.sid if e.sid else '',
             '&' + c.query if c.query else ''), c.headers, None, c.timeout / 1000, c.max_size, c.ssl, False)
     except Exception as x:  # OSError: nothing listens, or the network is down
-        if first:
+        if e.get is None:  # (no names for what needs none: each is interned for good)
             e.fail('transport error', error=x)
         else:
             post(E, e, _E_PROBE_FAILED)

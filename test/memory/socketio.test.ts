@@ -58,11 +58,33 @@ describe('Socket.IO runtime heap on the simulated ESP8266', () => {
       await dev.writeFile('/lib/usocketio/session.py', `import imports\nimports.n += 1\n` + projectFiles(TOOLKIT_ROOT)['/lib/usocketio/session.py']);
       await dev.exec(`import sys, imports, usocketio.client\nc = usocketio.client.connect('${url}', transports=('websocket',))\nfor i in range(100):\n    if c.sid is None:\n        c.step(20)`);
       const r = await dev.eval<[string | null, number, string[]]>(
-        `(c.sid, imports.n, [m for m in ('usocketio.session', 'usocketio.transport', 'usocketio.polling', 'dial', 'uwebsockets.handshake') if m in sys.modules])`,
+        `(c.sid, imports.n, [m for m in ('usocketio.session', 'usocketio.transport', 'usocketio.polling', 'usocketio.response', 'dial', 'uwebsockets.handshake') if m in sys.modules])`,
       );
       expect(r[0]).not.toBeNull();
       expect(r[1]).toBe(1);
       expect(r[2]).toEqual([]);
+      await dev.exec('c.close()');
+    } finally {
+      await dev.close();
+    }
+  });
+
+  it('default transports: the probe\'s WebSocket code is imported only once "/" is connected and usocketio.session is dropped, in a step of its own; nothing of polling stays after the upgrade', async () => {
+    const dev = await SimDevice.boot({ files: projectFiles(TOOLKIT_ROOT), stdout: () => {} });
+    try {
+      // At each step: whether '/' is connected, and which of these modules are loaded.
+      await dev.exec(
+        `import sys, usocketio.client\nc = usocketio.client.connect('${url}', wait=False)\nseen = []\n` +
+          `for i in range(500):\n    c.step(20)\n` +
+          `    seen.append((c.sid is not None, [m for m in ('usocketio.session', 'uwebsockets.client') if m in sys.modules]))\n` +
+          `    if c.engine.ws is not None and c.sid is not None:\n        break`,
+      );
+      const seen = await dev.eval<[boolean, string[]][]>('seen');
+      const first = seen.findIndex(([, mods]) => mods.includes('uwebsockets.client'));
+      expect(first).toBeGreaterThan(0);
+      expect(seen[first - 1]).toEqual([true, []]); // connected, session code gone, no WebSocket code yet
+      const left = await dev.eval<string[]>(`[m for m in ('usocketio.session', 'usocketio.transport', 'usocketio.polling', 'usocketio.response', 'dial', 'uwebsockets.handshake') if m in sys.modules]`);
+      expect(left).toEqual([]);
       await dev.exec('c.close()');
     } finally {
       await dev.close();

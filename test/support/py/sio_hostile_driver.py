@@ -567,6 +567,8 @@ def out_of_memory(where):
     # MemoryError, as on a board whose heap is full.
     import micropython
     import sys
+    import usocketio.polling  # (imported here: the client imports a transport's code only as it opens it)
+    import uwebsockets.protocol  # noqa: F401
     left = [{'sio': 1, 'poll': 3, 'ws': 3}[where]]
 
     def locked(f, when):
