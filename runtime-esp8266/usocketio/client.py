@@ -350,7 +350,7 @@ def decode(s, head=False):
             data is None if t == 1 else
             isinstance(data, (str, dict)) if t == 4 else
             isinstance(data, list) and data and (isinstance(data[0], str) and data[0] not in _RESERVED or
-                                                 isinstance(data[0], (int, float))) if t in (2, 5) else
+                                                 type(data[0]) in (int, float)) if t in (2, 5) else  # (not bool)
             isinstance(data, list) and i is not None):
         raise ValueError
     return t, w, i, data, [] if n else (), n

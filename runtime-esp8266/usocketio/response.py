@@ -257,7 +257,16 @@ class Poll:
         self.pn = 0
         b = len(p) and p[0] == 98  # b: base64 (protocol 3: b4)
         try:
-            p = a2b_base64(p[2 if e.eio == 3 else 1:]) if b else str(p, 'utf-8')
+            if b:
+                p = a2b_base64(p[2 if e.eio == 3 else 1:])
+            else:
+                # Text that is not ASCII: MicroPython's str() lets overlong forms, surrogates
+                # and worse through, so it is checked a byte at a time first.
+                if len(p) and max(p) > 0x7F:
+                    import uwebsockets.utf8 as u
+                    if u.scan(0, p, 0, len(p)):
+                        raise ValueError
+                p = str(p, 'utf-8')
         except MemoryError:
             raise
         except Exception:  # binascii's error is not a ValueError on every port

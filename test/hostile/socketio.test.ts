@@ -1330,6 +1330,20 @@ const LIMITS: { name: string; k: SessionCase; reason: string }[] = [
   },
   { name: 'a polling response longer than max_size', k: { ...story('big', 4, 'polling', 0, [spec(hs4, [...N1(), ...BIG()], [1])]), max_size: 1000 }, reason: 'transport error' },
   { name: 'a WebSocket message longer than max_size', k: { ...story('big', 4, 'websocket', 0, [spec(hs4, [...N1(), ...BIG()])]), max_size: 1000 }, reason: 'transport close' },
+  // MicroPython's str() takes these; the client must not hand them to a handler.
+  ...([['an overlong form', [0xc0, 0xaf]], ['a surrogate', [0xed, 0xa0, 0x80]], ['a byte 0xff', [0xff]], ['a truncated character', [0xe2, 0x82]]] as const).map(([what, bytes]) => {
+    const body = Buffer.concat([Buffer.from('42["m","'), Buffer.from(bytes), Buffer.from('"]')]);
+    return {
+      name: `a polling text packet that is not UTF-8 (${what})`,
+      k: ((k: SessionCase) => ({ ...k, sessions: [[...k.sessions[0]!, { kind: 'http' as const, raw: Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`), body]) }]] }))(
+        story('utf8', 4, 'polling', 0, [spec(hs4, N1(), [1])]),
+      ),
+      reason: 'parse error',
+    };
+  }),
+  // socket.io's parser takes a string or a number as an event's name; JSON's false is neither
+  // (Python's bool is an int).
+  { name: 'an event named by a boolean', k: story('bool', 4, 'polling', 0, [spec(hs4, [...N1(), '42[false]'], [1, 1])]), reason: 'parse error' },
 ];
 
 // ------------------------------------------------------------------------------ tests
@@ -1479,6 +1493,21 @@ describe('Engine.IO / Socket.IO client under hostile input (MicroPython VM)', ()
       expect(r[0], `${x.name}: hangs`).not.toBe('hang');
       expect([untagLog(r[0]), r[1], r[4]], x.name).toEqual([[['connect', 'N1'], ['disconnect', x.reason]], [], x.reason]);
     });
+  });
+
+  it('CPython decodes as the VM does: an event named by a boolean is refused (ValueError)', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const out = execFileSync('/usr/bin/python3', ['-c', `
+import sys
+sys.path[:0] = [sys.argv[1] + '/runtime-esp8266', sys.argv[1] + '/generated/micropython']
+from usocketio.client import decode
+for s in ('2[false]', '2[true,1]', '51-[false,{"_placeholder":true,"num":0}]'):
+    try:
+        print(decode(s))
+    except ValueError:
+        print('ValueError')
+print(decode('2[7]')[3], decode('2["e"]')[3])`, ROOT], { encoding: 'utf8' });
+    expect(out.trim().split('\n')).toEqual(['ValueError', 'ValueError', 'ValueError', '[7] [\'e\']']);
   });
 
   it('out of memory while receiving or decoding is a transport error: the client reconnects, nothing comes out of step()', async () => {
