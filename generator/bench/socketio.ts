@@ -61,8 +61,8 @@ export async function socketioBench(root: string): Promise<void> {
 }
 
 /**
- * Milliseconds the VM takes for hostile input that used to cost quadratic time on MicroPython
- * (indexing a str walks it from the start): a goal of 100 ms for any 16 KB payload.
+ * Milliseconds the VM takes for 16 KB of hostile input that used to cost quadratic time on
+ * MicroPython (indexing a str walks it from the start), best of 3: a goal of 100 ms for any.
  */
 async function hostileTimes(root: string, add: (name: string, value: string) => void): Promise<void> {
   const dev = await SimDevice.boot({ files: projectFiles(root), stdout: () => {} });
@@ -70,13 +70,16 @@ async function hostileTimes(root: string, add: (name: string, value: string) => 
     await dev.exec(String.raw`import time
 import usocketio.polling as m
 from usocketio.client import decode
-def ms(f, *a):
-    t0 = time.ticks_ms()
-    try:
-        f(*a)
-    except ValueError:
-        pass
-    return time.ticks_diff(time.ticks_ms(), t0)
+def ms(f, *a):  # the best of 3: the machine's load only ever adds time
+    best = 1 << 29
+    for i in range(3):
+        t0 = time.ticks_ms()
+        try:
+            f(*a)
+        except ValueError:
+            pass
+        best = min(best, time.ticks_diff(time.ticks_ms(), t0))
+    return best
 class B:  # what a Poll needs of its engine
     def __init__(self, eio):
         self.eio = eio
@@ -101,10 +104,11 @@ def chunked(data):
     return b''.join(b'1\r\n' + data[i:i + 1] + b'\r\n' for i in range(len(data))) + b'0\r\n\r\n'
 chunks = chunked(data)
 chunks3 = chunked(b'16006:' + data)
-R = [ms(decode, '3' + '1' * 60000 + '[1]'), ms(decode, '2["' + '\\' * 30000 + '\\ud83d\\ude00"]'),
-     ms(decode, '2["' + '\\u00e9' * 2700 + '\\ud83d\\ude00"]'), ms(body, chunks, True), ms(body, data, False), ms(body, chunks3, True, 3)]`);
+text = b'42["' + ('\u00e9' * 8000).encode() + b'"]'  # not ASCII: its UTF-8 is checked a byte at a time
+R = [ms(decode, '3' + '1' * 16380 + '[1]'), ms(decode, '2["' + '\\' * 16366 + '\\ud83d\\ude00"]'),
+     ms(decode, '2["' + '\\u00e9' * 2700 + '\\ud83d\\ude00"]'), ms(body, chunks, True), ms(body, data, False), ms(body, chunks3, True, 3), ms(body, text, False)]`);
     const r = await dev.eval<number[]>('R');
-    const labels = ['an ack id of 60,000 digits', '30,000 backslashes before a surrogate pair', '16 KB of \\u00e9 escapes and a surrogate pair', 'a 16 KB packet in 1-byte chunks', 'the same with Content-Length', 'a 16 KB packet in 1-byte chunks, Engine.IO 3'];
+    const labels = ['an ack id of 16,380 digits', '16 KB of backslashes before a surrogate pair', '16 KB of \\u00e9 escapes and a surrogate pair', 'a 16 KB packet in 1-byte chunks', 'the same with Content-Length', 'a 16 KB packet in 1-byte chunks, Engine.IO 3', 'a 16 KB packet of two-byte characters (Content-Length)'];
     labels.forEach((l, i) => add(`hostile input, VM: ${l}`, `${r[i]} ms`));
   } finally {
     await dev.close();
