@@ -54,6 +54,8 @@ _A_WRITE_MESSAGE = const(14)
 _A_WRITE_PING = const(15)
 _A_WRITE_CLOSE = const(16)
 
+utf8 = None  # uwebsockets.utf8, once a text frame that is not ASCII has loaded it
+
 
 class ConnectionClosed(Exception):
     # Sending on a connection that is closing or closed.
@@ -248,6 +250,7 @@ class Connection:
         return None
 
     def guard(self, g):
+        global utf8
         if g == _G_FIN:  # the frequent ones first
             return self.hdr[0] & 0x80
         if g == _G_UTF8_OK:
@@ -256,8 +259,9 @@ class Connection:
             p = self.payload
             if not self.carry and (not p or max(p) < 0x80):
                 return True
-            import uwebsockets.utf8 as u  # (not 'from ... import guard': a file system search each call)
-            return u.guard(self)
+            if utf8 is None:  # (held once loaded: an import statement costs as much as the check)
+                import uwebsockets.utf8 as utf8  # (not 'from ... import guard': a file system search each call)
+            return utf8.guard(self)
         if g == _G_HANDSHAKE_OK:
             return self.error is None
         if g == _G_CLOSE_PAYLOAD_OK:
