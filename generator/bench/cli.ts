@@ -51,6 +51,7 @@ export function cliBench(root: string): void {
     `${wall.toFixed(2)} s${cpu === null ? '' : ` (CPU ${cpu.toFixed(2)} s)`}${target === undefined ? '' : ` target <= ${target} s${wall <= target ? '' : cpu !== null && cpu <= target ? ': wall time over, CPU under (a busy machine?)' : ': MISSED'}`}`;
   median(['generate', '--check'], root, dist); // fills the render cache
   add('wirestate --version, package (median of 5)', figure(median(['--version'], root, dist), 0.3));
+  add('wirestate --help, package (loads no command)', figure(median(['--help'], root, dist), 0.3));
   add('wirestate generate --check, this repo, package', figure(median(['generate', '--check'], root, dist), 1.0));
   add('wirestate generate, this repo, package', figure(median(['generate'], root, dist), 1.2));
   // No node_modules there, so no render cache: ts-morph and Graphviz run for every machine.

@@ -1,12 +1,13 @@
 // Entry point of the `wirestate` command. A command's module loads only when that command runs
-// (all of them only for the full --help listing), so `--version` and every command pay for
-// nothing but what they use: ts-morph, Graphviz, the serial port and the simulator load with
+// (the --help listing takes the summaries from summaries.ts), so `--help`, `--version` and every
+// command pay for nothing but what they use: ts-morph, Graphviz, the serial port and the simulator load with
 // the commands that need them.
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCommand, type Command } from './command.ts';
 import { ConfigError } from '../config/config.ts';
 import { version } from '../version.ts';
+import { SUMMARIES } from './summaries.ts';
 
-const registry: Record<string, () => Promise<Command>> = {
+const registry: Record<keyof typeof SUMMARIES, () => Promise<Command>> = {
   generate: async () => (await import('./commands/generate.ts')).generate,
   visualise: async () => (await import('./commands/visualise.ts')).visualise,
   sim: async () => (await import('./commands/sim.ts')).sim,
@@ -22,22 +23,21 @@ const registry: Record<string, () => Promise<Command>> = {
   freeze: async () => (await import('./commands/freeze.ts')).freeze,
 };
 
-export const commandNames: string[] = Object.keys(registry);
+export const commandNames = Object.keys(registry) as (keyof typeof SUMMARIES)[];
 
-/** Every command, loaded (for the full help listing). */
+/** Every command, loaded. */
 export async function loadCommands(): Promise<Command[]> {
   return Promise.all(Object.values(registry).map((load) => load()));
 }
 
-async function usage(): Promise<string> {
-  const commands = await loadCommands();
+function usage(): string {
   return [
     'Usage: wirestate <command> [options]',
     '',
     'Declarative protocol state machines to table-driven MicroPython for tiny devices.',
     '',
     'Commands:',
-    ...commands.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`),
+    ...commandNames.map((name) => `  ${name.padEnd(12)} ${SUMMARIES[name]}`),
     '',
     'Options of every command: --help, -h (its options); --debug (a stack trace with an error).',
     'Run `wirestate <command> --help` for a command\'s options.',
@@ -49,20 +49,20 @@ export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
   const [name, ...rest] = argv.filter((a) => a !== '--debug');
   if (name === undefined) {
-    console.error(await usage());
+    console.error(usage());
     return EXIT_USAGE;
   }
   if (name === '--help' || name === '-h' || name === 'help') {
-    console.log(await usage());
+    console.log(usage());
     return EXIT_OK;
   }
   if (name === '--version' || name === '-v') {
     console.log(version);
     return EXIT_OK;
   }
-  const load = Object.hasOwn(registry, name) ? registry[name] : undefined;
+  const load = Object.hasOwn(registry, name) ? registry[name as keyof typeof registry] : undefined;
   if (!load) {
-    console.error(`wirestate: unknown command '${name}'\n\n${await usage()}`);
+    console.error(`wirestate: unknown command '${name}'\n\n${usage()}`);
     return EXIT_USAGE;
   }
   try {

@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
 import { EXIT_OK, UsageError, type Command } from '../command.ts';
+import { SUMMARIES } from '../summaries.ts';
 
 export const bench: Command = {
   name: 'bench',
-  summary: 'Print throughput, heap and generator figures (npm run bench).',
+  summary: SUMMARIES.bench,
   usage: 'bench [--root DIR] [--memory]',
   options: {
     root: { type: 'string', description: 'project root (default: .)' },

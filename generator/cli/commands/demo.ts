@@ -6,12 +6,13 @@ import { SpecError } from '../../spec/diagnostics.ts';
 import { SimDevice, projectFiles } from '../../sim/device.ts';
 import { startGreeter, startSocketIoAnnouncer, type LocalServer } from '../../demo/servers.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type Command } from '../command.ts';
+import { SUMMARIES } from '../summaries.ts';
 
 const demoFile = (name: string) => fileURLToPath(new URL(`../../demo/${name}`, import.meta.url));
 
 export const demo: Command = {
   name: 'demo',
-  summary: 'The quick start (npm start): regenerate, start local servers, run the original WebSocket and Socket.IO examples on the simulated ESP8266.',
+  summary: SUMMARIES.demo,
   usage: 'demo [--root DIR]',
   options: {
     root: { type: 'string', description: 'project root (default: .)' },

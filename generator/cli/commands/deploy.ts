@@ -7,10 +7,11 @@ import { RawRepl } from '../../deploy/rawrepl.ts';
 import { probe, sync, type BoardFile, type SyncReport } from '../../deploy/sync.ts';
 import { RESET_DETAILS, TARGET_DETAILS, TARGET_OPTIONS, openTarget, targetOptions } from '../../deploy/target.ts';
 import { EXIT_OK, UsageError, type Command } from '../command.ts';
+import { SUMMARIES } from '../summaries.ts';
 
 export const deploy: Command = {
   name: 'deploy',
-  summary: 'Copy the runtime and the generated modules (and your main.py and app files) to a board: over USB serial, WebREPL, or to the simulated board.',
+  summary: SUMMARIES.deploy,
   usage: 'deploy [--port PATH | --webrepl URL | --sim] [--main FILE] [--app FILE]... [--only PACKAGE... | --no-runtime] [--py | --mpy] [--force] [--dry-run] [--prune]',
   options: {
     ...TARGET_OPTIONS,

@@ -5,10 +5,11 @@ import { HEADER, PORT_MANIFEST, manifestPy } from '../../deploy/freeze.ts';
 import { DeployError } from '../../deploy/link.ts';
 import { choosePackages } from '../../deploy/packages.ts';
 import { EXIT_OK, UsageError, type Command } from '../command.ts';
+import { SUMMARIES } from '../summaries.ts';
 
 export const freeze: Command = {
   name: 'freeze',
-  summary: 'Write a manifest.py that freezes the runtime and the tables into a MicroPython firmware you build.',
+  summary: SUMMARIES.freeze,
   usage: 'freeze [--out FILE] [--only PACKAGE]... [--main FILE] [--app FILE]... [--base MANIFEST | --base none]',
   options: {
     out: { type: 'string', description: 'where to write the manifest (default: manifest.py)' },

@@ -7,10 +7,11 @@ import { SpecError, formatDiagnostic } from '../../spec/diagnostics.ts';
 import { loadLayout } from '../../config/config.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type Command } from '../command.ts';
 import { watchTrees } from '../watchTree.ts';
+import { SUMMARIES } from '../summaries.ts';
 
 export const generate: Command = {
   name: 'generate',
-  summary: 'Validate the specs in spec/ and write generated/ (or the folders wirestate.config.json names): a table-driven MicroPython module, an XState machine and diagrams per machine.',
+  summary: SUMMARIES.generate,
   usage: 'generate [--check | --watch] [--strict] [--fix] [--root DIR]',
   options: {
     check: { type: 'boolean', description: 'write nothing; exit 1 listing the files that are stale' },

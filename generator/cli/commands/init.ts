@@ -1,10 +1,11 @@
 // `wirestate init [DIR]`: start a project of one's own.
 import { resolve } from 'node:path';
 import { EXIT_OK, UsageError, type Command } from '../command.ts';
+import { SUMMARIES } from '../summaries.ts';
 
 export const init: Command = {
   name: 'init',
-  summary: 'Start a project: wirestate.config.json, an example spec (an SNTP client), its runtime module as `stub` writes it, a main.py and package.json scripts. Never overwrites a file.',
+  summary: SUMMARIES.init,
   usage: 'init [DIR]',
   options: {},
   details: [

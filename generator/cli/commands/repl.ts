@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Link } from '../../deploy/link.ts';
 import { TARGET_DETAILS, TARGET_OPTIONS, openTarget, targetOptions } from '../../deploy/target.ts';
 import { EXIT_OK, UsageError, type Command } from '../command.ts';
+import { SUMMARIES } from '../summaries.ts';
 
 const { 'no-reset': _, ...options } = TARGET_OPTIONS;
 
@@ -10,7 +11,7 @@ const LEAVE = 0x1d;
 
 export const repl: Command = {
   name: 'repl',
-  summary: "Talk to a board's REPL (USB serial, WebREPL or the simulated board); Ctrl-] leaves.",
+  summary: SUMMARIES.repl,
   usage: 'repl [--port PATH | --webrepl URL | --sim]',
   options,
   details: ['Keys go to the board as typed (Ctrl-C interrupts, Ctrl-D soft-resets); Ctrl-] leaves.', '', TARGET_DETAILS].join('\n'),

@@ -5,10 +5,11 @@ import { packageOf } from '../../deploy/packages.ts';
 import { RawRepl } from '../../deploy/rawrepl.ts';
 import { RESET_DETAILS, TARGET_DETAILS, TARGET_OPTIONS, openTarget, targetOptions } from '../../deploy/target.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type Command } from '../command.ts';
+import { SUMMARIES } from '../summaries.ts';
 
 export const run: Command = {
   name: 'run',
-  summary: 'Run a MicroPython script on a board (USB serial, WebREPL or the simulated board), its output shown as it comes.',
+  summary: SUMMARIES.run,
   usage: 'run FILE.py [--port PATH | --webrepl URL | --sim]',
   options: TARGET_OPTIONS,
   details: [

@@ -4,6 +4,7 @@ import { projectFiles, runScript, type RunScriptOptions } from '../../sim/device
 import { tableRuntime } from '../../deploy/files.ts';
 import { ESP8266_GENERIC, RUNTIME_PATHS, checkFirmware, formatFirmwareFinding } from '../../analyses/firmware.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type Command } from '../command.ts';
+import { SUMMARIES } from '../summaries.ts';
 
 /** 16 KB of the simulated device's heap: plenty for a script, nothing like a board's budget. */
 const TRACE_RECORDS = 4096;
@@ -11,7 +12,7 @@ const DEVICE_TRACE = '/trace.wst';
 
 export const sim: Command = {
   name: 'sim',
-  summary: 'Run a MicroPython script on the simulated ESP8266 (the real MicroPython VM, host TCP/TLS).',
+  summary: SUMMARIES.sim,
   usage: 'sim run FILE.py [--trace OUT] [--root DIR] | sim check [PATH...] [--root DIR]',
   options: {
     root: { type: 'string', description: 'project whose runtime and generated tables go to /lib (the folders its configuration names; default: .)' },

@@ -1,10 +1,11 @@
 // `wirestate stub MACHINE`: write or update the runtime module that implements a machine.
 import { resolve } from 'node:path';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type Command } from '../command.ts';
+import { SUMMARIES } from '../summaries.ts';
 
 export const stub: Command = {
   name: 'stub',
-  summary: "Write the runtime module a machine's spec names (implementation:), or update it keeping your code: id constants, act() and guard() branches for every action and guard, with the spec's docs.",
+  summary: SUMMARIES.stub,
   usage: 'stub MACHINE... [--root DIR]',
   options: {
     root: { type: 'string', description: 'project root (default: the current directory)' },

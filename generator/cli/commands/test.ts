@@ -2,10 +2,11 @@
 // its own: both forms of every machine on the simulated ESP8266, compared step by step.
 import { resolve } from 'node:path';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type Command } from '../command.ts';
+import { SUMMARIES } from '../summaries.ts';
 
 export const test: Command = {
   name: 'test',
-  summary: "Check the generated forms of each machine against each other on the simulated ESP8266 (XState vs the MicroPython tables: shortest paths, table mutants, random sequences); print coverage.",
+  summary: SUMMARIES.test,
   usage: 'test [MACHINE...] [--runs N] [--seed N] [--root DIR]',
   options: {
     runs: { type: 'string', description: 'random sequences per machine (default 300)' },

@@ -5,10 +5,11 @@ import { SpecError } from '../../spec/diagnostics.ts';
 import { decodeTrace } from '../../trace/decode.ts';
 import { TraceError, formatVersion, parseTrace } from '../../trace/format.mjs';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type Command } from '../command.ts';
+import { SUMMARIES } from '../summaries.ts';
 
 export const trace: Command = {
   name: 'trace',
-  summary: 'Print a trace recorded on the device (fsmtrace, or sim run --trace) with the names of the specs.',
+  summary: SUMMARIES.trace,
   usage: 'trace decode FILE [--root DIR]',
   options: {
     root: { type: 'string', description: 'project whose specs and generated/xstate/ read the trace (default: .)' },

@@ -4,10 +4,11 @@ import { performance } from 'node:perf_hooks';
 import { build, writeOutputs } from '../../pipeline.ts';
 import { SpecError } from '../../spec/diagnostics.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type Command } from '../command.ts';
+import { SUMMARIES } from '../summaries.ts';
 
 export const visualise: Command = {
   name: 'visualise',
-  summary: 'Draw every machine in generated/diagrams/ (Graphviz DOT and SVG, Mermaid); with --html, write the explorer too.',
+  summary: SUMMARIES.visualise,
   usage: 'visualise [--html FILE] [--root DIR]',
   options: {
     html: { type: 'string', description: 'also write the explorer, one self-contained HTML file, to FILE' },
