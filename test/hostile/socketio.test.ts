@@ -1627,14 +1627,7 @@ describe('a chunked polling body costs work per read, not per chunk (MicroPython
   // against the same packet with Content-Length, read 256 bytes at a time as pump() reads.
   const SCRIPT = String.raw`import gc
 import usocketio.polling as m
-class E:  # what a Poll needs of its engine
-    def __init__(self, eio):
-        self.eio = eio
-        self.c = self
-        self.max_size = 1 << 20
-        self.got = []
-    def packet(self, p):
-        self.got.append(len(p))
+from sio_hostile_driver import Engine, get_poll, read_body
 calls = [0]
 class P(m.Poll):
     def _parse(self):
@@ -1642,26 +1635,16 @@ class P(m.Poll):
         m.Poll._parse(self)
 m.post = lambda *a: None
 def body(b, chunked, eio):
-    e = E(eio)
-    t = P(e, 'GET')
-    t.busy = True
-    t.close_after = False
-    t.begin(2 if chunked else 1, -1 if chunked else len(b))
+    e = Engine(eio, 1 << 20)
+    t = get_poll(e, None if chunked else len(b), P)
     calls[0] = 0
-    reads = 0
     gc.collect()
     gc.disable()
     a = gc.mem_alloc()
-    for i in range(0, len(b), len(t.buf)):
-        n = min(len(t.buf), len(b) - i)
-        t.buf[:n] = memoryview(b)[i:i + n]
-        t.i, t.n = 0, n
-        reads += 1
-        while t.busy and t.i < t.n:
-            t._parse()
+    reads = read_body(t, b)
     a = gc.mem_alloc() - a
     gc.enable()
-    return [e.got, t.busy, reads, calls[0], a]
+    return [[len(p) for p in e.got], t.busy, reads, calls[0], a]
 def run(eio, size):
     data = (b'16006:' if eio == 3 else b'') + b'42["' + b'x' * 16000 + b'"]'
     chunks = b''.join(size + b'\r\n' + data[i:i + 1] + b'\r\n' for i in range(len(data))) + b'0\r\n\r\n'
@@ -1669,7 +1652,7 @@ def run(eio, size):
 `;
   let dev: SimDevice;
   beforeAll(async () => {
-    dev = await SimDevice.boot({ files: projectFiles(ROOT), stdout: () => {} });
+    dev = await SimDevice.boot({ files: { ...projectFiles(ROOT), '/lib/sio_hostile_driver.py': fs.readFileSync(path.join(ROOT, 'test/support/py/sio_hostile_driver.py'), 'utf8') }, stdout: () => {} });
     await dev.exec(SCRIPT);
   });
   afterAll(async () => {

@@ -151,35 +151,51 @@ def batch(path, run):
 # ------------------------------------------------------------------------------ unit batches
 
 
-class _Body:
-    # What pdecode() gives a usocketio.polling.Poll in place of its engine.
-    def __init__(self, eio, body):
+class Engine:
+    # What a usocketio.polling.Poll needs of its engine; the packets it is handed go in got.
+    def __init__(self, eio, max_size):
         self.eio = eio
         self.c = self
-        self.max_size = len(body) + 1
+        self.max_size = max_size
         self.got = []
         self.packet = self.got.append
+
+
+def get_poll(e, n, cls=None):
+    # A GET Poll (of class cls, usocketio.polling.Poll unless given) for engine e, its response
+    # head read: a body of n bytes by Content-Length, or chunked if n is None.
+    import usocketio.polling as m
+    t = e.get = (cls or m.Poll)(e, 'GET')
+    t.busy, t.close_after = True, False
+    t.begin(2, -1) if n is None else t.begin(1, n)
+    return t
+
+
+def read_body(t, body):
+    # Poll t reads body as pump() reads a response: len(t.buf) bytes a read, each parsed before
+    # the next. The number of reads.
+    reads = 0
+    for i in range(0, len(body), len(t.buf)):
+        k = min(len(t.buf), len(body) - i)
+        t.buf[:k] = memoryview(body)[i:i + k]
+        t.i, t.n = 0, k
+        reads += 1
+        while t.busy and t.i < t.n:
+            t._parse()
+    return reads
 
 
 def pdecode(body, eio):
     # The packets of a polling payload, as a GET response's body is cut (a read of 256 bytes at
     # a time, packets across reads): usocketio.polling.Poll fed body as a Content-Length body.
     import usocketio.polling as m
-    e = _Body(eio, body)
-    t = m.Poll(e, 'GET')
-    e.get = t
-    t.busy, t.close_after = True, False
-    t.begin(1, len(body))
+    e = Engine(eio, len(body) + 1)
+    t = get_poll(e, len(body))
     post, m.post = m.post, lambda *a: None  # the engine's poll_done
     try:
         if not body:
             t._done()
-        for i in range(0, len(body), len(t.buf)):
-            n = min(len(t.buf), len(body) - i)
-            t.buf[:n] = body[i:i + n]
-            t.i, t.n = 0, n
-            while t.busy and t.i < t.n:
-                t._parse()
+        read_body(t, body)
     finally:
         m.post = post
     return e.got
