@@ -98,12 +98,8 @@ def feed(c, data, chunks):
     return True
 
 
-def frames(data, p):
-    # p: [chunk sizes, end of TCP after the data, max_size]. uwebsockets.protocol's decoder on
-    # a connection opened with a correct 101: documented, the connection is open or fails with
-    # its close code; nothing escapes received().
-    chunks, end, max_size = p
-    c = opened(max_size)
+def read(c, data, chunks, end):
+    # data read by Connection c (feed()), then the end of TCP if end; what escaped, or None.
     mark()
     try:
         feed(c, data, chunks)
@@ -112,7 +108,16 @@ def frames(data, p):
             c.received(0)
     except Exception as x:
         return err(x)
-    return '%d %s' % (c.state, c.close_code)
+    return None
+
+
+def frames(data, p):
+    # p: [chunk sizes, end of TCP after the data, max_size]. uwebsockets.protocol's decoder on
+    # a connection opened with a correct 101: documented, the connection is open or fails with
+    # its close code; nothing escapes received().
+    chunks, end, max_size = p
+    c = opened(max_size)
+    return read(c, data, chunks, end) or '%d %s' % (c.state, c.close_code)
 
 
 def http101(data, p):
@@ -122,14 +127,9 @@ def http101(data, p):
     chunks, end = p
     c = Connection('peer.example', '/', None, ['chat', 'superchat'], 4096, None)
     c.out = None
-    mark()
-    try:
-        feed(c, data, chunks)
-        if end:
-            Calls.count()
-            c.received(0)
-    except Exception as x:
-        return err(x)
+    x = read(c, data, chunks, end)
+    if x:
+        return x
     if c.error is not None:
         return 'error'
     return 'open' if c.head is None else 'waiting'
