@@ -3,45 +3,10 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as tls from 'node:tls';
 import { PythonError, SimDevice, projectFiles, runScript } from '../../generator/sim/device.ts';
-import { freePort, sleep } from '../support/net.ts';
-import { tlsOptions } from '../support/wsTestServer.ts';
+import { freePort, sleep, testServer as server, type TestServer } from '../support/net.ts';
 
 const fixture = (name: string) => fs.readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
-
-interface TestServer {
-  port: number;
-  conns: net.Socket[];
-  received: () => string;
-  close: () => Promise<void>;
-}
-
-/** A local TCP (or TLS) server; `handler` gets every accepted connection. */
-async function server(handler: (c: net.Socket) => void, secure = false): Promise<TestServer> {
-  const conns: net.Socket[] = [];
-  let received = '';
-  const onConn = (c: net.Socket) => {
-    conns.push(c);
-    c.on('error', () => {});
-    c.on('data', (d) => (received += d.toString('latin1')));
-    handler(c);
-  };
-  const srv = secure
-    ? tls.createServer(tlsOptions(), onConn)
-    : net.createServer(onConn);
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  return {
-    port: (srv.address() as net.AddressInfo).port,
-    conns,
-    received: () => received,
-    close: () => {
-      for (const c of conns) c.destroy();
-      return new Promise<void>((r) => srv.close(() => r()));
-    },
-  };
-}
-
 
 // Helpers defined in the VM: E() runs a call and reports ('ok', value) or ('err', 'ERRNAME').
 const PRELUDE = `

@@ -1,38 +1,12 @@
 // The simulated board's TCP send buffer: lwIP's 2920 bytes (2 x MSS), with lwIP's blocking,
 // timeout and non-blocking write semantics and select's POLLOUT, so that a peer that stops
 // reading stalls writes as it does on the board.
-import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimDevice } from '../../generator/sim/device.ts';
+import { testServer } from '../support/net.ts';
 
-interface Peer {
-  port: number;
-  conns: net.Socket[];
-  received: () => number;
-  close: () => Promise<void>;
-}
-
-/** A TCP server that counts what it receives; with `reading` false it stops reading at once. */
-async function peer(reading: boolean): Promise<Peer> {
-  const conns: net.Socket[] = [];
-  let received = 0;
-  const srv = net.createServer((c) => {
-    conns.push(c);
-    c.on('error', () => {});
-    c.on('data', (d) => (received += d.length));
-    if (!reading) c.pause();
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  return {
-    port: (srv.address() as net.AddressInfo).port,
-    conns,
-    received: () => received,
-    close: () => {
-      for (const c of conns) c.destroy();
-      return new Promise<void>((r) => srv.close(() => r()));
-    },
-  };
-}
+/** A TCP server that keeps what it receives; with `reading` false it stops reading at once. */
+const peer = (reading: boolean) => testServer((c) => void (reading || c.pause()));
 
 describe('the board socket send buffer (lwIP, 2920 bytes)', () => {
   let dev: SimDevice;
@@ -71,8 +45,8 @@ s.close()`);
     expect(first).toBe(2920); // the buffer was empty: all of it, and no more
     expect(r).toEqual([['err', 'EAGAIN']]);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(2920);
-    for (let i = 0; i < 500 && p.received() < 100000; i++) await new Promise((res) => setTimeout(res, 20));
-    expect(p.received()).toBe(100000); // nothing from the refused sendall
+    for (let i = 0; i < 500 && p.received().length < 100000; i++) await new Promise((res) => setTimeout(res, 20));
+    expect(p.received().length).toBe(100000); // nothing from the refused sendall
     await p.close();
   });
 
@@ -101,8 +75,8 @@ s.sendall(bytes(10000))
 again = pollout(s, 10000)
 s.close()`);
     expect(await dev.eval('again')).toEqual([4]);
-    for (let i = 0; i < 1000 && p.received() < sent + 10000; i++) await new Promise((res) => setTimeout(res, 20));
-    expect(p.received()).toBe(sent + 10000); // every byte the board reported as sent, and only those
+    for (let i = 0; i < 1000 && p.received().length < sent + 10000; i++) await new Promise((res) => setTimeout(res, 20));
+    expect(p.received().length).toBe(sent + 10000); // every byte the board reported as sent, and only those
     await p.close();
   });
 });
