@@ -20,6 +20,26 @@ function frame(f: { op: number; payload: string | Buffer; fin?: boolean }): Buff
 }
 const OP = { CONT: 0, TEXT: 1, BINARY: 2, PING: 9 };
 
+/**
+ * Issue 10 item 10: 16 KB of hostile server bytes of each kind, as [what, bytes, max_size]:
+ * timed here, and their steps and heap bounded by test/hostile/decoder.test.ts.
+ */
+export function hostilePayloads(): [string, Buffer, number][] {
+  const K16 = 16384;
+  const fill = (head: Buffer, one: Buffer) => Buffer.concat([head, ...Array(Math.floor((K16 - head.length) / one.length)).fill(one)]);
+  const fragments = (op: number, first: Buffer | string, ...next: (Buffer | string)[]) =>
+    fill(frame({ op, payload: first, fin: false }), Buffer.concat(next.map((payload) => frame({ op: OP.CONT, payload, fin: false }))));
+  return [
+    ['empty continuation frames', fragments(OP.TEXT, 'a', ''), 8192],
+    ['empty pings (a Pong each)', fill(Buffer.alloc(0), frame({ op: OP.PING, payload: '' })), 8192],
+    ['1-byte text fragments', fragments(OP.TEXT, 'a', 'b'), K16],
+    ['1-byte binary fragments', fragments(OP.BINARY, 'a', 'b'), K16],
+    ['1-byte fragments of two-byte characters', fragments(OP.TEXT, Buffer.from([0xc3]), Buffer.from([0xa9]), Buffer.from([0xc3])), K16],
+    ['one text message of two-byte characters', frame({ op: OP.TEXT, payload: 'é'.repeat(8190) }), K16],
+    ['16 KB of text, invalid at its last byte', frame({ op: OP.TEXT, payload: Buffer.concat([Buffer.alloc(K16 - 5, 0x61), Buffer.from([0xff])]) }), K16],
+  ];
+}
+
 const wsPeer = readFileSync(fileURLToPath(new URL('../sim/ws_peer.py', import.meta.url)), 'utf8');
 
 export async function websocketBench(root: string): Promise<void> {
@@ -45,20 +65,10 @@ export async function websocketBench(root: string): Promise<void> {
     const maskAlloc = await dev.eval<number>('mask_alloc');
     add('masking and writing MB/s, 64 KiB frames, VM', `${((4 * 65536) / maskUs).toFixed(2)} (heap allocated: ${Math.round(maskAlloc / 4)} B a frame)`);
 
-    // Issue 10 item 10: 16 KB of hostile bytes of each kind, decoded in the VM (the hostile
-    // decoder test bounds their steps and heap; this is the time).
+    // 16 KB of hostile bytes of each kind, decoded in the VM: the time.
     await dev.writeFile('/lib/sansio_driver.py', readFileSync(fileURLToPath(new URL('../../test/support/py/sansio_driver.py', import.meta.url)), 'utf8'));
-    const K16 = 16384;
-    const fill = (head: Buffer, one: Buffer) => Buffer.concat([head, ...Array(Math.floor((K16 - head.length) / one.length)).fill(one)]);
-    const hostile: [string, Buffer, number][] = [
-      ['empty continuation frames', fill(frame({ op: OP.TEXT, payload: 'a', fin: false }), frame({ op: OP.CONT, payload: '', fin: false })), 8192],
-      ['empty pings (a Pong each)', fill(Buffer.alloc(0), frame({ op: OP.PING, payload: '' })), 8192],
-      ['1-byte binary fragments', fill(frame({ op: OP.BINARY, payload: 'a', fin: false }), frame({ op: OP.CONT, payload: 'b', fin: false })), K16],
-      ['1-byte fragments of two-byte characters', fill(frame({ op: OP.TEXT, payload: Buffer.from([0xc3]), fin: false }), Buffer.concat([frame({ op: OP.CONT, payload: Buffer.from([0xa9]), fin: false }), frame({ op: OP.CONT, payload: Buffer.from([0xc3]), fin: false })])), K16],
-      ['one text message of two-byte characters', frame({ op: OP.TEXT, payload: 'é'.repeat(8190) }), K16],
-    ];
     await dev.exec('from sansio_driver import cost');
-    for (const [what, data, maxSize] of hostile) {
+    for (const [what, data, maxSize] of hostilePayloads()) {
       await dev.writeFile('/payload.bin', data);
       // The best of 3 runs: the machine's load only ever adds time.
       await dev.exec(`p = open('/payload.bin', 'rb').read()\nhostile_us = 1 << 29\nfor i in range(3):\n    t0 = time.ticks_us()\n    cost(p, ${maxSize})\n    hostile_us = min(hostile_us, time.ticks_diff(time.ticks_us(), t0))`);

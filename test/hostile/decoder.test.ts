@@ -17,6 +17,7 @@ import { SimDevice, projectFiles } from '../../generator/sim/device.ts';
 import { byteMutations, collect, mutate, report, type Found } from '../support/fuzz.ts';
 import { ROOT } from '../support/pyRunner.ts';
 import { OP, closePayload, frame, parseFrames, type FrameSpec } from '../support/wsFrames.ts';
+import { hostilePayloads } from '../../generator/bench/websocket.ts';
 
 const MAX_SIZE = 4096;
 const BATCH = 40;
@@ -316,18 +317,8 @@ describe('sans-I/O decoder under hostile input (MicroPython VM)', () => {
   // decoded with counts that grow with the number of frames, and heap that grows with the bytes
   // (counts, not time: `npm run bench` prints the time).
   it('16 KB hostile payloads cost steps linear in their frames and heap linear in their bytes', async () => {
-    const K16 = 16384;
-    const fill = (head: Buffer, one: Buffer) => Buffer.concat([head, ...Array(Math.floor((K16 - head.length) / one.length)).fill(one)]);
-    const payloads: [string, Buffer, number][] = [
-      ['empty continuation frames', fill(frame({ op: OP.TEXT, payload: 'a', fin: false }), frame({ op: OP.CONT, payload: '', fin: false })), 8192],
-      ['empty pings', fill(Buffer.alloc(0), frame({ op: OP.PING, payload: '' })), 8192],
-      ['1-byte text fragments', fill(frame({ op: OP.TEXT, payload: 'a', fin: false }), frame({ op: OP.CONT, payload: 'b', fin: false })), K16],
-      ['1-byte fragments of two-byte characters', fill(frame({ op: OP.TEXT, payload: Buffer.from([0xc3]), fin: false }), Buffer.concat([frame({ op: OP.CONT, payload: Buffer.from([0xa9]), fin: false }), frame({ op: OP.CONT, payload: Buffer.from([0xc3]), fin: false })])), K16],
-      ['a 16 KB text message of two-byte characters', frame({ op: OP.TEXT, payload: 'é'.repeat(8190) }), K16],
-      ['16 KB of text, invalid at its last byte', frame({ op: OP.TEXT, payload: Buffer.concat([Buffer.alloc(K16 - 5, 0x61), Buffer.from([0xff])]) }), K16],
-    ];
     const rows: string[] = [];
-    for (const [what, data, maxSize] of payloads) {
+    for (const [what, data, maxSize] of hostilePayloads()) {
       await dev.writeFile('/payload.bin', data);
       const [calls, transitions, allocated, state] = JSON.parse(
         await dev.eval<string>(`json.dumps(__import__('sansio_driver').cost(open('/payload.bin', 'rb').read(), ${maxSize}))`),
