@@ -98,7 +98,8 @@ class Websocket(Connection):
         # Write what is queued, as far as the socket takes it; then, unless the connection is
         # open and a message waits in `msg`, decode the frames read before if any wait (else
         # read what is there, as much as the input buffer takes, or the rest of a large
-        # payload, and decode it), and return how many bytes that was (0: the server closed);
+        # payload, and decode it), and return how many bytes were read (0: the server closed;
+        # 1 when frames read before were decoded);
         # then run a timer that is due. If nothing was written or read, wait: ms None until a
         # timer is due (or for ever); ms >= 0 at most that long, then OSError(ETIMEDOUT); ms < 0
         # not at all, and return None. For event loops that watch `sock` along with other
