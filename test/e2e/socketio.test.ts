@@ -855,8 +855,6 @@ for u in ('ws://127.0.0.1:${srv.port}/?case=${t}', 'http://127.0.0.1:${srv.port}
         await checkCore(r, srv, t, 'polling', 'node');
       });
 
-      // The binary stays small: the simulator's binascii is micropython-lib's pure-Python one
-      // (the webassembly port has no C binascii), which takes seconds over tens of KB.
       it('payloads of many packets, a 20 KB text and a binary attachment, both ways', async () => {
         const t = tag('poll-many');
         const r = await pool.run<Record<string, unknown>>(

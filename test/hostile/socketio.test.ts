@@ -27,7 +27,7 @@
 //
 // Properties:
 // - nothing raises out of step() (or out of the decoders, but ValueError / UnicodeError /
-//   binascii's error, which is a plain Exception on this port);
+//   binascii's error, a ValueError on MicroPython);
 // - nothing hangs: the driver reports each case as it starts, and a case that runs for over
 //   HANG_MS is reported (and the VM, which cannot be interrupted, replaced);
 // - valid payloads, packets and sessions decode exactly: handler calls, in order, with their
@@ -1124,15 +1124,11 @@ class Vm {
     return [...out.matchAll(/^Q\((.*)\)$/gm)].map((m) => m[1]!);
   }
 
-  /**
-   * Notes the qstrs added on this device since its warm-up. One-character strings below U+0100
-   * are left out: the simulator's binascii is micropython-lib's Python one, whose a2b_base64
-   * makes each byte a character with chr() (the board's is C); there are at most 256 of them.
-   */
+  /** Notes the qstrs added on this device since its warm-up. */
   async noteQstrs(): Promise<void> {
     const first = this.firstQstrs.at(-1);
     if (!first) return;
-    for (const q of await this.qstrList()) if (!first.has(q) && !([...q].length === 1 && q.codePointAt(0)! < 0x100)) this.addedQstrs.add(q);
+    for (const q of await this.qstrList()) if (!first.has(q)) this.addedQstrs.add(q);
   }
 
   /** Heap in use, collected, and the qstrs (interned strings, in pools on the heap). */

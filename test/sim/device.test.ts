@@ -441,7 +441,7 @@ t.close()`);
   });
 });
 
-describe('hashlib, os, time', () => {
+describe('binascii, hashlib, os, time', () => {
   it('sha1 matches the standard vectors, incrementally too', async () => {
     await dev.exec(`
 import hashlib
@@ -470,6 +470,27 @@ r.append(h(hashlib.sha256(b'abc').digest())[:16])`);
       'hash is final',
       'ba7816bf8f01cfea',
     ]);
+  });
+
+  it("binascii is the board's C module: no crc32, ValueError for bad padding, a call allocates its result only", async () => {
+    await dev.exec(`
+k = bytes(range(16))
+gc.collect()`);
+    await dev.exec(`
+gc.disable()
+a = gc.mem_alloc()
+e = binascii.b2a_base64(k)
+n = gc.mem_alloc() - a
+gc.enable()
+r = [e.decode(), binascii.a2b_base64(e) == k, n, hasattr(binascii, 'crc32'), binascii.hexlify(b'\\x01\\xff').decode()]
+try:
+    binascii.a2b_base64(b'AAA')
+except ValueError as x:
+    r.append(str(x))`);
+    const r = await dev.eval<unknown[]>('r');
+    expect(r[0]).toBe('AAECAwQFBgcICQoLDA0ODw==\n');
+    expect([r[1], r[3], r[4], r[5]]).toEqual([true, false, '01ff', 'incorrect padding']);
+    expect(r[2]).toBeLessThanOrEqual(128); // 96: the 25 bytes and their object; micropython-lib's Python binascii: about 3 KB
   });
 
   it('os.urandom and os.uname', async () => {
