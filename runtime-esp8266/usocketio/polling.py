@@ -12,7 +12,7 @@
 # usocketio.response's: two modules, each compiled alone, need less heap at import than one.
 from binascii import b2a_base64
 from errno import EAGAIN, ETIMEDOUT
-from fsm import const, ticks_add, ticks_diff, ticks_ms
+from fsm import const, ticks_add, ticks_diff, ticks_ms, unload
 from usocketio.engine import post
 import usocketio.response as r
 import engineio_fsm as E
@@ -62,10 +62,13 @@ class Poll(r.Poll):
 
     def send(self, reused):
         s = self.sock
-        if s is None:
+        if s is None:  # (dial is connection-time code: dropped once connected)
             import dial
             c = self.e.c
-            self.sock = s = dial.dial(c.url[1], c.url[2], c.url[0], c.timeout / 1000, c.ssl)
+            try:
+                self.sock = s = dial.dial(c.url[1], c.url[2], c.url[0], c.timeout / 1000, c.ssl)
+            finally:
+                unload('dial')
         self.reused = reused
         self.got = 0  # how much of the response has come
         self.st = 0

@@ -79,7 +79,7 @@ def _steady(e):
     # The session runs on WebSocket: drop the code that opens, upgrades and polls until it is
     # needed again (its heap goes back to the application); usocketio.session goes too once
     # the namespaces have their answers (now, or when the last comes).
-    for m in ('usocketio.polling', 'usocketio.response', 'usocketio.transport', 'usocketio.ending', 'dial'):
+    for m in ('usocketio.polling', 'usocketio.response', 'usocketio.transport', 'usocketio.ending'):
         unload(m)
     if all(n.state >= 2 for n in e.c.nsps.values()):  # 2: socketio_namespace's connected, and after
         unload('usocketio.session')
