@@ -4,12 +4,12 @@ import socket
 
 
 def urlparse(uri, schemes=('ws', 'wss', 'http', 'https')):
-    """(tls, host, port, target, authority) of a URL with one of schemes: target is the path
-    (at least /) and the query; the port defaults to 443 with TLS (wss, https), else 80; the
-    authority is the Host header's value (the port only if it is not the default). An IPv6
-    literal ([::1]) gives its address as host. ValueError for another scheme, a control
-    character or space anywhere (it would reach the request), userinfo (user@), no host, or a
-    port that is not 1-65535."""
+    # (tls, host, port, target, authority) of a URL with one of schemes: target is the path
+    # (at least /) and the query; the port defaults to 443 with TLS (wss, https), else 80; the
+    # authority is the Host header's value (the port only if it is not the default). An IPv6
+    # literal ([::1]) gives its address as host. ValueError for another scheme, a control
+    # character or space anywhere (it would reach the request), userinfo (user@), no host, or a
+    # port that is not 1-65535.
     for c in uri.encode():
         if c < 33 or c == 127:
             raise ValueError('control character or space in URL: %r' % uri)
@@ -38,8 +38,8 @@ def urlparse(uri, schemes=('ws', 'wss', 'http', 'https')):
 
 
 def dial(host, port, tls=False, timeout=None, ssl=None):
-    """A connected socket, wrapped in TLS if tls (ssl: an SSLContext, default the platform's);
-    timeout, in seconds, bounds the connect. The caller makes it non-blocking."""
+    # A connected socket, wrapped in TLS if tls (ssl: an SSLContext, default the platform's);
+    # timeout, in seconds, bounds the connect. The caller makes it non-blocking.
     a = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
     s = socket.socket(a[0], a[1], a[2])
     try:
@@ -61,9 +61,9 @@ def dial(host, port, tls=False, timeout=None, ssl=None):
 
 
 def check(s, token):
-    """s as a str, checked before it goes into a request (both clients): ValueError unless it
-    is a token (a header name or subprotocol: RFC 7230 3.2.6) or, not token, a header value:
-    no control character (CR and LF would inject headers; tabs are allowed)."""
+    # s as a str, checked before it goes into a request (both clients): ValueError unless it
+    # is a token (a header name or subprotocol: RFC 7230 3.2.6) or, not token, a header value:
+    # no control character (CR and LF would inject headers; tabs are allowed).
     s = str(s)
     for c in s.encode():
         if c == 127 or (c < 33 or c > 126 or c in b'()<>@,;:\\"/[]?={}' if token else c < 32 and c != 9):

@@ -36,7 +36,7 @@ def start(m, o):
 
 
 def fire(m, o, ev):
-    """Handle event `ev`; False if the current state ignores it (or no candidate's guard held)."""
+    # Handle event `ev`; False if the current state ignores it (or no candidate's guard held).
     t = m.PROG
     if ev == 255:
         i = 0
@@ -74,8 +74,8 @@ def fire(m, o, ev):
 
 
 def due(m, o):
-    """Fire the event of a timer that is due (timer events follow the declared ones) and
-    return 0; else the milliseconds until the next one is, or None if none is armed."""
+    # Fire the event of a timer that is due (timer events follow the declared ones) and
+    # return 0; else the milliseconds until the next one is, or None if none is armed.
     ts = o.timers
     w = None
     for k in range(len(ts)):
@@ -91,7 +91,7 @@ def due(m, o):
 
 
 def unload(name):
-    """Forget module `name` so its code can be collected; the next import loads it again."""
+    # Forget module `name` so its code can be collected; the next import loads it again.
     import sys
     sys.modules.pop(name, None)
     i = name.rfind('.')

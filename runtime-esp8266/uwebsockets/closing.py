@@ -14,15 +14,15 @@ _A_CLOSE_TCP = const(17)
 
 
 def payload_ok(p):
-    """Is p a valid Close payload: empty, or a status code allowed on the wire (1000-1003,
-    1007-1014, 3000-4999; 7.4) and a UTF-8 reason of at most 123 bytes?"""
+    # Is p a valid Close payload: empty, or a status code allowed on the wire (1000-1003,
+    # 1007-1014, 3000-4999; 7.4) and a UTF-8 reason of at most 123 bytes?
     from uwebsockets.utf8 import valid
     c = len(p) > 1 and p[0] << 8 | p[1]
     return not p or len(p) < 126 and (999 < c < 1004 or 1006 < c < 1015 or 2999 < c < 5000) and valid(p, 2, len(p)) is not None
 
 
 def payload(code, reason):
-    """The Close payload for close(code, reason); ValueError if it may not be sent."""
+    # The Close payload for close(code, reason); ValueError if it may not be sent.
     p = code.to_bytes(2, 'big') + reason.encode()
     if not payload_ok(p):
         raise ValueError('close code must be 1000-1003, 1007-1014 or 3000-4999, reason at most 123 bytes')
@@ -30,8 +30,8 @@ def payload(code, reason):
 
 
 def stalled(c):
-    """Websocket c could not finish a write before its deadline (the peer stopped reading):
-    fail the connection, as if the server had closed it (1006)."""
+    # Websocket c could not finish a write before its deadline (the peer stopped reading):
+    # fail the connection, as if the server had closed it (1006).
     c.error = c.error or 'write timed out'
     c.received(0)
     c.sock.close()
@@ -39,7 +39,7 @@ def stalled(c):
 
 
 def act(c, a):
-    """The websocket machine's actions for the end of a connection, for Connection.act()."""
+    # The websocket machine's actions for the end of a connection, for Connection.act().
     from uwebsockets.utf8 import valid
     p = c.payload
     if a == _A_RECORD_CLOSE and c.close_code is not None:

@@ -18,8 +18,8 @@ _A_FAIL_OPEN_TIMEOUT = const(3)
 
 
 def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=8192, ssl=None, wait=True):
-    """uwebsockets.client.connect(): dial, then run the handshake on a new cls connection (or,
-    unless wait, send its request and leave the rest to the caller's step() calls)."""
+    # uwebsockets.client.connect(): dial, then run the handshake on a new cls connection (or,
+    # unless wait, send its request and leave the rest to the caller's step() calls).
     import dial
     from select import poll, POLLIN
     from uwebsockets.protocol import HandshakeError
@@ -53,7 +53,7 @@ def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=81
 
 
 def request(host, path, headers, subprotocols):
-    """The GET request that opens the connection (4.1), and its fresh random key."""
+    # The GET request that opens the connection (4.1), and its fresh random key.
     key = b2a_base64(urandom(16))[:-1]
     r = 'GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' \
         'Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n' % (path, host, key.decode())
@@ -65,8 +65,8 @@ def request(host, path, headers, subprotocols):
 
 
 def verify(head, key, subprotocols):
-    """(None, subprotocol) if the response head accepts our handshake (4.1, client steps 1-6),
-    else (why not, None). Header names and tokens compare case-insensitively."""
+    # (None, subprotocol) if the response head accepts our handshake (4.1, client steps 1-6),
+    # else (why not, None). Header names and tokens compare case-insensitively.
     r = head.split(b'\r\n')  # its lines
     status = r[0].split(None, 2)
     if len(status) < 2 or status[1] != b'101':
@@ -93,7 +93,7 @@ def verify(head, key, subprotocols):
 
 
 def act(c, a):
-    """The websocket machine's handshake actions, for Connection.act()."""
+    # The websocket machine's handshake actions, for Connection.act().
     if a == _A_SEND_HANDSHAKE:
         c.out, key = request(*c.request)
         c.request = (key, c.request[3])  # what verify() needs
@@ -105,10 +105,10 @@ def act(c, a):
 
 
 def received(c, n):
-    """Connection c read n more bytes of the response into c.head, in place (the buffer
-    doubles when it fills up: no copy of the head so far per read). Once the head is complete
-    ("\r\n\r\n"), judge it; bytes read after it are the first frames, left in the input
-    buffer for the decoder. n -1: nothing was read."""
+    # Connection c read n more bytes of the response into c.head, in place (the buffer
+    # doubles when it fills up: no copy of the head so far per read). Once the head is complete
+    # ("\r\n\r\n"), judge it; bytes read after it are the first frames, left in the input
+    # buffer for the decoder. n -1: nothing was read.
     if n < 0:
         return None
     h = c.head

@@ -7,10 +7,10 @@ _PIECE = const(256)  # bytes masked at a time (a multiple of 4)
 
 
 def piece(c, n):
-    """For Connection.output(): n bytes of the last piece of the payload Connection c is
-    writing were written; the rest of that piece, or the next one masked into the reused
-    buffer c.wbuf (a memoryview), or None once the payload is all written. The message is
-    never copied whole."""
+    # For Connection.output(): n bytes of the last piece of the payload Connection c is
+    # writing were written; the rest of that piece, or the next one masked into the reused
+    # buffer c.wbuf (a memoryview), or None once the payload is all written. The message is
+    # never copied whole.
     c.wpos += n
     if c.wpos < c.wend:
         return memoryview(c.wbuf)[c.wpos:c.wend]
@@ -34,9 +34,9 @@ def piece(c, n):
 
 
 def output(c, n):
-    """Connection.output() while a large frame's payload is on its way: the queue up to the
-    frame's header (out[opos:split]), the payload a piece at a time, then what was queued
-    after the frame."""
+    # Connection.output() while a large frame's payload is on its way: the queue up to the
+    # frame's header (out[opos:split]), the payload a piece at a time, then what was queued
+    # after the frame.
     if c.wend:  # a piece of the payload
         b = piece(c, n)
         if b:

@@ -9,8 +9,8 @@ _LIMITS = b'\xe0\xa0\xbf\xed\x80\x9f\xf0\x90\xbf\xf4\x80\x8f\xc0\x01\x00\xc1\x01
 
 
 def valid(b, i, n):
-    """b[i:n] decoded, or None if it is not valid UTF-8. str() checks the structure (on CPython,
-    everything); text that is not ASCII also gets the checks MicroPython's str() leaves out."""
+    # b[i:n] decoded, or None if it is not valid UTF-8. str() checks the structure (on CPython,
+    # everything); text that is not ASCII also gets the checks MicroPython's str() leaves out.
     try:
         s = str(memoryview(b)[i:n], 'utf-8')
     except UnicodeError:
@@ -19,10 +19,10 @@ def valid(b, i, n):
 
 
 def scan(s, p, i, n):
-    """The state of UTF-8 text after bytes p[i:n] from state s, or -1 once a byte cannot come
-    next: a byte at a time, for what is too short to pay for str(). The state is 0 between code
-    points, else the bytes a code point still needs << 16 | the lowest << 8 | the highest the
-    next may be."""
+    # The state of UTF-8 text after bytes p[i:n] from state s, or -1 once a byte cannot come
+    # next: a byte at a time, for what is too short to pay for str(). The state is 0 between code
+    # points, else the bytes a code point still needs << 16 | the lowest << 8 | the highest the
+    # next may be.
     while i < n:
         x = p[i]
         i += 1
@@ -43,10 +43,10 @@ def scan(s, p, i, n):
 
 
 def guard(c):
-    """The websocket machine's guard utf8_ok for Connection c: the text so far, its current
-    frame included, is valid. The state of a code point the frame leaves incomplete is kept
-    (c.carry) for the next; it must still be completable, so bad text fails on the frame that
-    makes it bad. A frame's middle is checked by str(), its ends a byte at a time."""
+    # The websocket machine's guard utf8_ok for Connection c: the text so far, its current
+    # frame included, is valid. The state of a code point the frame leaves incomplete is kept
+    # (c.carry) for the next; it must still be completable, so bad text fails on the frame that
+    # makes it bad. A frame's middle is checked by str(), its ends a byte at a time.
     p = c.payload
     s = c.carry
     n = len(p)
@@ -76,8 +76,8 @@ def guard(c):
 
 
 def strict(b, i, n):
-    """True if b[i:n], which str() accepted, has no overlong form, surrogate or code point
-    above U+10FFFF."""
+    # True if b[i:n], which str() accepted, has no overlong form, surrogate or code point
+    # above U+10FFFF.
     m = max(memoryview(b)[i:n])  # (text that is not ASCII: n > i) no need to look for lead bytes above it
     for j in range(0, 27, 3):
         if _LIMITS[j] > m:
