@@ -140,6 +140,7 @@ class Connection:
                     a = h[0]
                     if a or self.payload or self.state == _S_OPEN:
                         fire(W, self, (_E_CONTINUATION, _E_TEXT, _E_BINARY, 0, 0, 0, 0, 0, _E_CLOSE, _E_PING, _E_PONG)[a & 15])
+                        self.payload = b''  # handled: a message handed over is the application's to drop
                         if self.msg is not None and self.state < _S_OPEN_END:
                             break
                 if e - i < 2:
@@ -163,7 +164,6 @@ class Connection:
                     self.rbuf = None
                     fire(W, self, b)
                     return 1
-                self.payload = None  # the last frame's, before the next is allocated
                 p = self.payload = bytearray(n)  # (a MemoryError fails the connection: 1009)
                 h[0] = a  # the frame's first byte, for the guards (fin)
                 i += m
