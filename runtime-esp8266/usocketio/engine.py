@@ -210,7 +210,13 @@ class Engine:
         k = False  # whether anything arrived
         if self.probe or self.probed is None or self.get is False:  # a transport being opened
             import usocketio.transport as t
+            g, p = self.get, self.probe
             k = t.pump(self)
+            if k is None or g is False or p is None and self.probe:
+                # A step that imported a phase's code, or opened a transport, does nothing
+                # else: what has arrived waits for the next, so a phase's work never shares a
+                # step's heap with the next phase's code, however fast the server answers.
+                return k is None  # (after an import, the loop steps again at once)
         if self.get:
             import usocketio.polling as p
             k = p.pump(self) or k

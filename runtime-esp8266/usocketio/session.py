@@ -35,6 +35,7 @@ def configure(c, url, namespaces=None, auth=None, headers=None, query=None, tran
               timeout=20, max_size=65536, max_queue=32, ssl=None):
     # Client c's settings (see usocketio.client.connect).
     from dial import check, urlparse
+    unload('dial')  # (connection-time code: the transport imports it again to dial)
     tls, host, port, target, c.host = urlparse(url)
     i = target.find('?')
     q = target[i + 1:] if i >= 0 else ''

@@ -88,8 +88,9 @@ def _steady(e):
 def pump(e):
     # Engine e's pump() for the transport being opened: the first (polling's handshake GET,
     # or a WebSocket), or the upgrade's probe WebSocket, whose handshake goes on in the loop,
-    # then '2probe' goes out and '3probe' is awaited. True if anything arrived.
-    # A transport opens in a step of its own, not in the one that imported the session's code.
+    # then '2probe' goes out and '3probe' is awaited. True if anything arrived, None if it
+    # imported the WebSocket's code. A transport opens in a step of its own, not in the one
+    # that imported the session's code.
     if e.get is False:
         from usocketio.polling import Poll
         e.get = Poll(e, 'GET')
@@ -107,8 +108,13 @@ def pump(e):
         if e.get is None or all(n.state >= 2 for n in e.c.nsps.values()):  # 2: socketio_namespace's connected, and after
             import sys
             if 'uwebsockets.client' not in sys.modules:
+                if e.get is None and not e.c.hold:
+                    # WebSocket only: nothing joins before the session opens, when the manager
+                    # imports usocketio.session again; its heap goes to the WebSocket's code
+                    # meanwhile. (Not while connect() waits: its frame holds the module.)
+                    unload('usocketio.session')
                 import uwebsockets.client  # noqa: F401
-                return True  # (the loop steps again at once)
+                return None  # (a step of its own: Engine.pump)
             _websocket(e)
         return False
     w = e.probe
