@@ -107,12 +107,13 @@ def pump(e):
         # made in the next.
         if e.get is None or all(n.state >= 2 for n in e.c.nsps.values()):  # 2: socketio_namespace's connected, and after
             import sys
+            if e.get is None and not e.c.hold:
+                # WebSocket only (each session, reconnections too): nothing joins before the
+                # session opens, when the manager imports usocketio.session again; its heap
+                # goes to the WebSocket's code meanwhile. (Not while connect() waits: its
+                # frame holds the module.)
+                unload('usocketio.session')
             if 'uwebsockets.client' not in sys.modules:
-                if e.get is None and not e.c.hold:
-                    # WebSocket only: nothing joins before the session opens, when the manager
-                    # imports usocketio.session again; its heap goes to the WebSocket's code
-                    # meanwhile. (Not while connect() waits: its frame holds the module.)
-                    unload('usocketio.session')
                 import uwebsockets.client  # noqa: F401
                 return None  # (a step of its own: Engine.pump)
             _websocket(e)

@@ -39,6 +39,7 @@ def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=81
         raise
     finally:
         unload('dial')
+    del dial  # (the local held the module through the handshake)
     s.setblocking(False)
     ws = cls(authority, path, headers, subprotocols, max_size, timeout and int(timeout * 1000))
     ws.sock = s

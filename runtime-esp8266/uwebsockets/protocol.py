@@ -182,6 +182,7 @@ class Connection:
         except MemoryError:
             # What was being assembled goes; the stream is not read further (as after a failure).
             self.frag = self.rbuf = None
+            self.payload = b''
             fire(W, self, _E_TCP_CLOSED if self.head else _E_MESSAGE_TOO_BIG)  # (head: the handshake)
             k = 1
         return k or None

@@ -69,6 +69,28 @@ describe('Socket.IO runtime heap on the simulated ESP8266', () => {
     }
   });
 
+  it('transports=("websocket",) without waiting: usocketio.session is not loaded beside the WebSocket\'s handshake, on the first connection or on a reconnection', async () => {
+    const dev = await SimDevice.boot({ files: projectFiles(TOOLKIT_ROOT), stdout: () => {} });
+    try {
+      // At each step: whether the session code and the handshake's were loaded together.
+      await dev.exec(
+        `import sys, usocketio.client\nc = usocketio.client.connect('${url}', wait=False, transports=('websocket',), reconnection_delay=0)\n` +
+          `both = []\nsids = []\n` +
+          `def run():\n    for i in range(300):\n        c.step(20)\n` +
+          `        both.append('usocketio.session' in sys.modules and 'uwebsockets.handshake' in sys.modules)\n` +
+          `        if c.sid is not None and c.engine.ws is not None:\n            return sids.append(c.sid)\n` +
+          `run()\nc.engine.ws.sock.close()  # the connection is lost: the client reconnects\nc.step(20)\nrun()`,
+      );
+      const [sids, both] = await dev.eval<[string[], boolean[]]>('(sids, both)');
+      expect(sids.length).toBe(2);
+      expect(sids[0]).not.toBe(sids[1]);
+      expect(both.filter((b) => b)).toEqual([]);
+      await dev.exec('c.close()');
+    } finally {
+      await dev.close();
+    }
+  });
+
   it('default transports: the probe\'s WebSocket code is imported only once "/" is connected and usocketio.session is dropped, in a step of its own; nothing of polling stays after the upgrade', async () => {
     const dev = await SimDevice.boot({ files: projectFiles(TOOLKIT_ROOT), stdout: () => {} });
     try {
