@@ -31,18 +31,20 @@ def act(e, a):
     elif a == _A_CLOSE_TRANSPORTS:  # a lost session's peer is not waited for
         close_polling(e)
         drop(e.ws)
-        drop(e.probe)
-        e.ws = e.probe = None
+        drop(e.probe, e.sock)
+        e.ws = e.probe = e.sock = None
         e.probed = False  # a probe yet to open never will
         if e.hb:
             post(H, e.hb, _E_SESSION_END)
 
 
-def drop(w):
+def drop(w, s=None):
     # Leave WebSocket w (if any) without the closing handshake: the server drops what it
-    # cannot use.
+    # cannot use; and close socket s (if any), dialled for a WebSocket yet to start.
     if w:
         w.sock.close()
+    if s:
+        s.close()
 
 
 def close_polling(e):

@@ -119,7 +119,7 @@ class Engine:
     # transports, headers, ssl, timeout, max_size) and hears about the session through
     # c.up(what, data).
 
-    get = posting = ws = probe = hb = sid = reason = error = None
+    get = posting = ws = probe = sock = hb = sid = reason = error = None  # sock: dialled for a WebSocket yet to start
     probed = False  # whether the probe WebSocket has sent its ping probe (None: it is yet to open)
 
     def __init__(self, c):
@@ -216,7 +216,7 @@ class Engine:
                 # A step that imported a phase's code, or opened a transport, does nothing
                 # else: what has arrived waits for the next, so a phase's work never shares a
                 # step's heap with the next phase's code, however fast the server answers.
-                return k is None  # (after an import, the loop steps again at once)
+                return k is None  # (after an import or a dial, the loop steps again at once)
         if self.get:
             import usocketio.polling as p
             k = p.pump(self) or k

@@ -64,8 +64,8 @@ def act(e, a):
         e.probed = None
     elif a == _A_DROP_PROBE:
         from usocketio.ending import drop
-        drop(e.probe)
-        e.probe = None
+        drop(e.probe, e.sock)  # (timed out between the dial and the handshake: the socket)
+        e.probe = e.sock = None
         e.probed = False
     elif a == _A_UPGRADE:
         e.ws, e.probe = e.probe, None
@@ -89,8 +89,8 @@ def pump(e):
     # Engine e's pump() for the transport being opened: the first (polling's handshake GET,
     # or a WebSocket), or the upgrade's probe WebSocket, whose handshake goes on in the loop,
     # then '2probe' goes out and '3probe' is awaited. True if anything arrived, None if it
-    # imported the WebSocket's code. A transport opens in a step of its own, not in the one
-    # that imported the session's code.
+    # imported the WebSocket's code or dialled for it. A transport opens in a step of its own,
+    # not in the one that imported the session's code.
     if e.get is False:
         from usocketio.polling import Poll
         e.get = Poll(e, 'GET')
@@ -103,8 +103,8 @@ def pump(e):
     if e.probed is None:
         # The probe opens once every namespace has its server's answer (within the upgrade's
         # timeout): the code that joins namespaces (usocketio.session) is gone by then, and the
-        # WebSocket's is not loaded beside it. Its code is imported in a step, the connection
-        # made in the next.
+        # WebSocket's is not loaded beside it. Its code is imported in a step, the server dialled
+        # in the next, the handshake started in the one after (_websocket).
         if e.get is None or all(n.state >= 2 for n in e.c.nsps.values()):  # 2: socketio_namespace's connected, and after
             import sys
             if e.get is None and not e.c.hold:
@@ -116,7 +116,7 @@ def pump(e):
             if 'uwebsockets.client' not in sys.modules:
                 import uwebsockets.client  # noqa: F401
                 return None  # (a step of its own: Engine.pump)
-            _websocket(e)
+            return _websocket(e)
         return False
     w = e.probe
     try:
@@ -152,19 +152,33 @@ def pump(e):
 
 
 def _websocket(e):
-    # Start opening a WebSocket to the session (its first transport, or a probe), in e.probe;
-    # if it cannot even start, the session fails (the first) or the probe does.
+    # Open a WebSocket to the session (its first transport, or a probe) in two steps: dial
+    # (None), then, in the next, start its handshake in e.probe (False). If either fails, the
+    # session fails (the first) or the probe does. Apart, dial's code and the handshake's are
+    # never loaded together.
     c = e.c
-    e.probed = False
-    import uwebsockets.client as u
+    s = e.sock
     try:
-        e.probe = u.connect('%s://%s%s?EIO=%d&transport=websocket%s%s' % (
-            'wss' if c.url[0] else 'ws', c.host, c.path, c.eio, '&sid=' + e.sid if e.sid else '',
-            '&' + c.query if c.query else ''), c.headers, None, c.timeout / 1000, c.max_size, c.ssl, False)
-    except Exception as x:  # OSError: nothing listens, or the network is down
+        if s is None:
+            import dial
+            try:
+                e.sock = dial.dial(c.url[1], c.url[2], c.url[0], c.timeout / 1000, c.ssl)
+            finally:
+                unload('dial')
+            return None
+        e.sock = None
+        e.probed = False
+        import uwebsockets.handshake as hs
+        import uwebsockets.client as u
+        e.probe = hs.start(u.Websocket, s, c.host, '%s?EIO=%d&transport=websocket%s%s' % (
+            c.path, c.eio, '&sid=' + e.sid if e.sid else '', '&' + c.query if c.query else ''),
+            c.headers, None, c.max_size, c.timeout, False)
+    except Exception as x:  # OSError: nothing listens, or the network is down; MemoryError
+        if s:
+            s.close()
+        e.probed = False
         if e.get is None:  # (no names for what needs none: each is interned for good)
             e.fail('transport error', error=x)
         else:
             post(E, e, _E_PROBE_FAILED)
-
-
+    return False

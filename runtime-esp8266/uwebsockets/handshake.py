@@ -18,11 +18,8 @@ _A_FAIL_OPEN_TIMEOUT = const(3)
 
 
 def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=8192, ssl=None, wait=True):
-    # uwebsockets.client.connect(): dial, then run the handshake on a new cls connection (or,
-    # unless wait, send its request and leave the rest to the caller's step() calls).
+    # uwebsockets.client.connect(): dial, then start().
     import dial
-    from select import poll, POLLIN
-    from uwebsockets.protocol import HandshakeError
     try:
         tls, host, port, path, authority = dial.urlparse(uri, ('ws', 'wss'))
         # What the application puts in the request is checked before anything is sent.
@@ -40,8 +37,17 @@ def connect(cls, uri, headers=None, subprotocols=None, timeout=None, max_size=81
     finally:
         unload('dial')
     del dial  # (the local held the module through the handshake)
+    return start(cls, s, authority, path, headers, subprotocols, max_size, timeout and int(timeout * 1000), wait)
+
+
+def start(cls, s, host, path, headers, subprotocols, max_size, open_ms, wait):
+    # Run the handshake on a new cls connection over socket s, connected to the server (or,
+    # unless wait, send its request and leave the rest to the caller's step() calls); host:
+    # the Host header's value. usocketio dials in a step of its own, then starts here.
+    from select import poll, POLLIN
+    from uwebsockets.protocol import HandshakeError
     s.setblocking(False)
-    ws = cls(authority, path, headers, subprotocols, max_size, timeout and int(timeout * 1000))
+    ws = cls(host, path, headers, subprotocols, max_size, open_ms)
     ws.sock = s
     ws.poller = poll()
     ws.poller.register(s, POLLIN)

@@ -91,6 +91,23 @@ describe('Socket.IO runtime heap on the simulated ESP8266', () => {
     }
   });
 
+  it('the probe dials in a step of its own, before the handshake\'s code is loaded; timed out between the two, its socket is closed', async () => {
+    const dev = await SimDevice.boot({ files: projectFiles(TOOLKIT_ROOT), stdout: () => {} });
+    try {
+      await dev.exec(
+        `import sys, time, usocketio.client\nc = usocketio.client.connect('${url}', wait=False)\n` +
+          `for i in range(500):\n    c.step(20)\n    if c.engine.sock is not None:\n        break\n` +
+          `s = c.engine.sock\nr = ['state=connected' in repr(s), 'uwebsockets.handshake' in sys.modules, 'dial' in sys.modules]\n` +
+          `c.engine.timers[1] = time.ticks_ms()  # the upgrade's timeout falls due now\nc.step(0)\n` +
+          `r += [repr(s), c.engine.sock, c.engine.probe, c.engine.ws, c.sid is not None]`,
+      );
+      expect(await dev.eval('r')).toEqual([true, false, false, '<socket closed>', null, null, null, true]);
+      await dev.exec('c.close()');
+    } finally {
+      await dev.close();
+    }
+  });
+
   it('default transports: the probe\'s WebSocket code is imported only once "/" is connected and usocketio.session is dropped, in a step of its own; nothing of polling stays after the upgrade', async () => {
     const dev = await SimDevice.boot({ files: projectFiles(TOOLKIT_ROOT), stdout: () => {} });
     try {
