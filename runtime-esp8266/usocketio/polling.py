@@ -115,7 +115,10 @@ class Poll(r.Poll):
         # ValueError if its body is not Engine.IO.
         got = 0
         while got < 512:
-            if not (self.busy and self.sock):  # done, or closed by what a packet caused
+            # Done, or closed by what a packet caused; or the response is over and the next
+            # request went out (got reset): its answer is the next step's, however soon it
+            # comes, so that one step never handles two phases of a session.
+            if not (self.busy and self.sock) or got and not self.got:
                 break
             n = self.read()
             if n is None:
