@@ -23,6 +23,16 @@ describe('Socket.IO runtime heap on the simulated ESP8266', () => {
   });
   afterAll(() => new Promise<void>((resolve) => io.close(() => resolve())));
 
+  /** Runs fn on a freshly booted device with the runtime, and closes the device after. */
+  const onDevice = async (fn: (dev: SimDevice) => Promise<void>) => {
+    const dev = await SimDevice.boot({ files: projectFiles(TOOLKIT_ROOT), stdout: () => {} });
+    try {
+      await fn(dev);
+    } finally {
+      await dev.close();
+    }
+  };
+
   it('usocketio uses nothing the ESP8266 firmware leaves out (partition, splitlines, center, slice.indices, compile, NotImplemented, 3-argument pow...)', () => {
     // The simulated VM has all of these; the ESP8266_GENERIC firmware does not (its
     // mpconfigport.h turns them off): see the firmware note in the README's Socket.IO section.
@@ -51,8 +61,7 @@ describe('Socket.IO runtime heap on the simulated ESP8266', () => {
   });
 
   it('transports=("websocket",): usocketio.session is imported once, and dropped with the connect-time code once the namespace is connected', async () => {
-    const dev = await SimDevice.boot({ files: projectFiles(TOOLKIT_ROOT), stdout: () => {} });
-    try {
+    await onDevice(async (dev) => {
       // Each import of usocketio.session (compiled, from source) runs its body: count them.
       await dev.writeFile('/lib/imports.py', 'n = 0\n');
       await dev.writeFile('/lib/usocketio/session.py', `import imports\nimports.n += 1\n` + projectFiles(TOOLKIT_ROOT)['/lib/usocketio/session.py']);
@@ -64,14 +73,11 @@ describe('Socket.IO runtime heap on the simulated ESP8266', () => {
       expect(r[1]).toBe(1);
       expect(r[2]).toEqual([]);
       await dev.exec('c.close()');
-    } finally {
-      await dev.close();
-    }
+    });
   });
 
   it('transports=("websocket",) without waiting: usocketio.session is not loaded beside the WebSocket\'s handshake, on the first connection or on a reconnection', async () => {
-    const dev = await SimDevice.boot({ files: projectFiles(TOOLKIT_ROOT), stdout: () => {} });
-    try {
+    await onDevice(async (dev) => {
       // At each step: whether the session code and the handshake's were loaded together.
       await dev.exec(
         `import sys, usocketio.client\nc = usocketio.client.connect('${url}', wait=False, transports=('websocket',), reconnection_delay=0)\n` +
@@ -86,14 +92,11 @@ describe('Socket.IO runtime heap on the simulated ESP8266', () => {
       expect(sids[0]).not.toBe(sids[1]);
       expect(both.filter((b) => b)).toEqual([]);
       await dev.exec('c.close()');
-    } finally {
-      await dev.close();
-    }
+    });
   });
 
   it('the probe dials in a step of its own, before the handshake\'s code is loaded; timed out between the two, its socket is closed', async () => {
-    const dev = await SimDevice.boot({ files: projectFiles(TOOLKIT_ROOT), stdout: () => {} });
-    try {
+    await onDevice(async (dev) => {
       await dev.exec(
         `import sys, time, usocketio.client\nc = usocketio.client.connect('${url}', wait=False)\n` +
           `for i in range(500):\n    c.step(20)\n    if c.engine.sock is not None:\n        break\n` +
@@ -103,14 +106,11 @@ describe('Socket.IO runtime heap on the simulated ESP8266', () => {
       );
       expect(await dev.eval('r')).toEqual([true, false, false, '<socket closed>', null, null, null, true]);
       await dev.exec('c.close()');
-    } finally {
-      await dev.close();
-    }
+    });
   });
 
   it('default transports: the probe\'s WebSocket code is imported only once "/" is connected and usocketio.session is dropped, in a step of its own; nothing of polling stays after the upgrade', async () => {
-    const dev = await SimDevice.boot({ files: projectFiles(TOOLKIT_ROOT), stdout: () => {} });
-    try {
+    await onDevice(async (dev) => {
       // At each step: whether '/' is connected, and which of these modules are loaded.
       await dev.exec(
         `import sys, usocketio.client\nc = usocketio.client.connect('${url}', wait=False)\nseen = []\n` +
@@ -125,9 +125,7 @@ describe('Socket.IO runtime heap on the simulated ESP8266', () => {
       const left = await dev.eval<string[]>(`[m for m in ('usocketio.session', 'usocketio.transport', 'usocketio.polling', 'usocketio.response', 'dial', 'uwebsockets.handshake') if m in sys.modules]`);
       expect(left).toEqual([]);
       await dev.exec('c.close()');
-    } finally {
-      await dev.close();
-    }
+    });
   });
 
   it("polling's requests are answered in steps of their own, however fast the server answers: the first request's step reads nothing, the handshake's answer is handled apart from the CONNECT's", async () => {
@@ -135,8 +133,7 @@ describe('Socket.IO runtime heap on the simulated ESP8266', () => {
     // could read on: a step that both opened polling and handled its answer, or handled the
     // handshake's answer and then that of the next GET (the CONNECT's), would show here (on a
     // loaded machine both happened, and the job's bound grew by 6.6 and 3.5 KB from .py).
-    const dev = await SimDevice.boot({ files: projectFiles(TOOLKIT_ROOT), stdout: () => {} });
-    try {
+    await onDevice(async (dev) => {
       await dev.exec(
         `import time, usocketio.client, usocketio.polling as P\nrequest = P.Poll.request\n` +
           `def slow(self, *a):\n    request(self, *a)\n    time.sleep_ms(300)\nP.Poll.request = slow\n` +
@@ -150,23 +147,18 @@ describe('Socket.IO runtime heap on the simulated ESP8266', () => {
       await dev.exec('P.Poll.request = request\nfor i in range(500):\n    c.step(20)\n    if c.sid is not None:\n        break');
       expect(await dev.eval<boolean>('c.sid is not None')).toBe(true);
       await dev.exec('c.close()');
-    } finally {
-      await dev.close();
-    }
+    });
   });
 
   it('close() of a session on WebSocket imports only usocketio.closing and usocketio.ending: no session, transport or polling code is compiled again', async () => {
-    const dev = await SimDevice.boot({ files: projectFiles(TOOLKIT_ROOT), stdout: () => {} });
-    try {
+    await onDevice(async (dev) => {
       await dev.exec(`import sys, usocketio.client\nc = ${upgradedSocketIo(url)}`);
       expect(await dev.eval<boolean>(SOCKETIO_UPGRADED)).toBe(true);
       await dev.exec('before = set(sys.modules)\nc.close()');
       const r = await dev.eval<[number, string[]]>(`(c.state, sorted(m for m in sys.modules if m not in before))`);
       expect(r[0]).toBe(4); // socketio_manager's closed
       expect(r[1]).toEqual(['usocketio.closing', 'usocketio.ending']);
-    } finally {
-      await dev.close();
-    }
+    });
   });
 
   it('a session with transports=("websocket",) retains at most 11 KB for the first, like an upgraded one (the session code compiled twice kept 13.3 KB)', async () => {
