@@ -12,7 +12,14 @@
 //   measurement);
 // - largest block: the largest heap block the step allocated (measured: blocks in the heap's
 //   layout at the end of the step, nothing collected, that were not there before it). Blocks
-//   the C code freed again within the step are not seen: see README "Heap figures".
+//   the C code freed again within the step are not seen: see README "Heap figures";
+// - names, pools: the interned names (qstrs) the job made so far, and the pools that hold
+//   them as a board would have them (a model: boardQstrPools()). MicroPython keeps interned
+//   names in pools of 20, 40, 80... entries, each allocated when the last one fills; in this
+//   VM the simulated board's own modules (Python here, C in the firmware) fill the first pools
+//   at boot, so where the VM allocates its next pool (2.3 KB) says nothing about a board. The
+//   job runs with room for its names made beforehand, and every step's bound adds the pools a
+//   board has allocated by the step's end.
 //
 // Heap figures are relative to the booted device with the job's own code defined (the job's
 // script is the application: its functions and its messages are in the baseline).
@@ -52,9 +59,13 @@ export interface StepFigures {
   allocated: number;
   /** Heap the C code allocated and freed again within the step, as far as the layout shows it. */
   freed: number;
-  /** live + allocated + freed: a bound of the step's peak. */
+  /** Interned names the job has made by the step's end, beyond its own script's (measured). */
+  names: number;
+  /** Heap of the qstr pools that hold names + the script's on a board (modelled: boardQstrPools()). */
+  pools: number;
+  /** live + allocated + freed + pools: a bound of the step's peak. */
   bound: number;
-  /** Bytes of the largest block the step allocated (and the C code did not free itself). */
+  /** Bytes of the largest block the step allocated (and the C code did not free itself), a board's new qstr pool included. */
   largestBlock: number;
 }
 
@@ -66,7 +77,7 @@ export interface JobFigures {
   bound: number;
   /** The largest block any step allocated: the job's largest single allocation. */
   largestBlock: number;
-  /** Heap still in use after the last step, after a collection (a leak shows here). */
+  /** Heap still in use after the last step, after a collection (a leak shows here), the board's qstr pools included. */
   retained: number;
 }
 
@@ -142,6 +153,27 @@ export async function startJobServers(): Promise<JobServers> {
   };
 }
 
+/** Names the VM's qstr pools hold before the next one is allocated: pools 1..n of 20, 40, 80... entries. */
+const capacity = (pools: number) => 20 * (2 ** pools - 1);
+
+/**
+ * The qstr pools a board allocates to hold `names` interned names, their sizes in bytes
+ * (MicroPython's py/qstr.c: the first pool made at run time has 20 entries, each next one twice
+ * the last's; a pool is a 24-byte header and 7 bytes an entry, in 16-byte heap blocks, as in
+ * this VM: test/memory/jobs.test.ts checks it). On a board the firmware's own names are in
+ * flash: what boot.py and the application intern fill them.
+ */
+export function boardQstrPools(names: number): number[] {
+  const pools: number[] = [];
+  for (let held = 0, size = 20; held < names; held += size, size *= 2) pools.push(Math.ceil((24 + 7 * size) / 16) * 16);
+  return pools;
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+/** Interned names room made before a job runs: more than any job interns. */
+const QSTR_ROOM = 600;
+
 const indent = (code: string) => code.split('\n').map((l) => '    ' + l).join('\n');
 
 /** Heap figures of one job, from source or (mpy) from .mpy files as `deploy --mpy` installs them. */
@@ -150,12 +182,32 @@ export async function runJob(root: string, job: Job, url: string, mpy = false): 
   const dev = await SimDevice.boot({ files: await runtimeFiles(root, mpy), stdout: (s) => (printed += s) });
   try {
     const defs = job.steps.map((s, i) => `def _s${i}():\n${indent(s.code)}\n`).join('');
-    await dev.exec(`${HARNESS}URL = ${JSON.stringify(url)}\n${job.setup}${defs}_steps = [${job.steps.map((_, i) => `_s${i}`).join(', ')}]`);
+    const qstrs = async () => {
+      printed = '';
+      await dev.exec('micropython.qstr_info()');
+      const m = /n_pool=(\d+), n_qstr=(\d+)/.exec(printed);
+      if (!m) throw new Error(`no qstr_info() figures in: ${printed}`);
+      return { pools: Number(m[1]), names: Number(m[2]) };
+    };
+    await dev.exec(HARNESS);
+    const beforeScript = await qstrs();
+    await dev.exec(`URL = ${JSON.stringify(url)}\n${job.setup}${defs}_steps = [${job.steps.map((_, i) => `_s${i}`).join(', ')}]`);
+    const script = (await qstrs()).names - beforeScript.names; // the application's own names, on a board too
+    // Room for the job's names, so that the VM allocates no qstr pool while it runs.
+    for (let q = await qstrs(), i = 0; capacity(q.pools) - q.names < QSTR_ROOM; q = await qstrs(), i += 100)
+      await dev.exec(`for _i in range(${i}, ${i + 100}):\n    getattr(gc, '_room%d' % _i, None)`);
+    const room = await qstrs();
+    const interned = async () => {
+      const q = await qstrs();
+      if (q.pools !== room.pools) throw new Error(`${job.name}: the job interned more than ${QSTR_ROOM} names`);
+      return q.names - room.names;
+    };
     await dev.exec('gc.collect()');
     const base = await dev.call<number>('_live');
     const figures: StepFigures[] = [];
+    let had = 0; // names interned before the step
     for (const [i, s] of job.steps.entries()) {
-      const f: StepFigures = { label: s.label, runs: 0, live: 0, allocated: 0, freed: 0, bound: 0, largestBlock: 0 };
+      const f: StepFigures = { label: s.label, runs: 0, live: 0, allocated: 0, freed: 0, names: 0, pools: 0, bound: 0, largestBlock: 0 };
       const most = s.times ?? 1;
       for (;;) {
         if (s.until && (await dev.eval<boolean>(`bool(${s.until})`))) break;
@@ -170,17 +222,23 @@ export async function runJob(root: string, job: Job, url: string, mpy = false): 
         printed = '';
         const allocated = await dev.call<number>('_step', i);
         const h = stepHeap(before, heapBlocks(printed));
+        const names = await interned();
+        const pools = boardQstrPools(script + names);
+        const made = pools.slice(boardQstrPools(script + had).length); // allocated in this step
+        had = names;
         f.runs++;
         f.live = Math.max(f.live, live);
         f.allocated = Math.max(f.allocated, allocated);
         f.freed = Math.max(f.freed, h.freed);
-        f.bound = Math.max(f.bound, live + allocated + h.freed);
-        f.largestBlock = Math.max(f.largestBlock, h.largest);
+        f.names = Math.max(f.names, names);
+        f.pools = Math.max(f.pools, sum(pools));
+        f.bound = Math.max(f.bound, live + allocated + h.freed + sum(pools));
+        f.largestBlock = Math.max(f.largestBlock, h.largest, ...made);
       }
       figures.push(f);
     }
     await dev.exec('gc.collect()');
-    const retained = (await dev.call<number>('_live')) - base;
+    const retained = (await dev.call<number>('_live')) - base + sum(boardQstrPools(script + (await interned())));
     return {
       job: job.name,
       mpy,

@@ -17,14 +17,14 @@ export async function memoryBench(root: string): Promise<void> {
         console.log(`  failed: ${(e as Error).message.split('\n').pop()}\n`);
         continue;
       }
-      console.log(`  ${'step'.padEnd(38)} ${'runs'.padStart(4)}  ${'live'.padStart(9)} ${'allocated'.padStart(9)} ${'freed'.padStart(9)} ${'bound'.padStart(9)} ${'largest'.padStart(9)}  (.py; .mpy bound)`);
+      console.log(`  ${'step'.padEnd(38)} ${'runs'.padStart(4)}  ${'live'.padStart(9)} ${'allocated'.padStart(9)} ${'freed'.padStart(9)} ${'names'.padStart(5)} ${'pools'.padStart(7)} ${'bound'.padStart(9)} ${'largest'.padStart(9)}  (.py; .mpy bound)`);
       for (const [i, s] of py.steps.entries()) {
         const m = mpy.steps[i];
-        console.log(`  ${s.label.padEnd(38)} ${String(s.runs).padStart(4)}  ${kb(s.live).padStart(9)} ${kb(s.allocated).padStart(9)} ${kb(s.freed).padStart(9)} ${kb(s.bound).padStart(9)} ${kb(s.largestBlock).padStart(9)}  ${m ? kb(m.bound) : ''}`);
+        console.log(`  ${s.label.padEnd(38)} ${String(s.runs).padStart(4)}  ${kb(s.live).padStart(9)} ${kb(s.allocated).padStart(9)} ${kb(s.freed).padStart(9)} ${String(s.names).padStart(5)} ${kb(s.pools).padStart(7)} ${kb(s.bound).padStart(9)} ${kb(s.largestBlock).padStart(9)}  ${m ? kb(m.bound) : ''}`);
       }
       console.log(`  free heap needed, at most (bound): ${kb(py.bound)} from .py, ${kb(mpy.bound)} from .mpy`);
       console.log(`  largest allocation (measured):     ${py.largestBlock} B from .py, ${mpy.largestBlock} B from .mpy`);
-      console.log(`  retained after close (measured):   ${kb(py.retained)} from .py, ${kb(mpy.retained)} from .mpy\n`);
+      console.log(`  retained after close (measured, the board's qstr pools modelled): ${kb(py.retained)} from .py, ${kb(mpy.retained)} from .mpy\n`);
     }
   } finally {
     await servers.close();
