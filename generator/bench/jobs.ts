@@ -7,9 +7,11 @@
 // - allocated: heap allocated during the step with the collector off (measured); as nothing
 //   is collected, it covers every object the step made, garbage included;
 // - freed: what the C code allocated and freed again within the step (a buffer grown by moving
-//   it, the compiler's parse tree), seen as holes in the heap's layout (measured);
-// - bound = live + allocated + freed: what the step can need at its peak (a bound, not a
-//   measurement);
+//   it, the compiler's parse tree), seen as holes in the heap's layout (measured: the holes
+//   below the heap's frontier are plugged before the step, heap.ts plugHoles(), so that what
+//   the step allocates goes beyond it);
+// - bound = live + allocated + freed (+ pools, below): what the step can need at its peak (a
+//   bound, not a measurement);
 // - largest block: the largest heap block the step allocated (measured: blocks in the heap's
 //   layout at the end of the step, nothing collected, that were not there before it). Blocks
 //   the C code freed again within the step are not seen: see README "Heap figures";
@@ -27,7 +29,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { SimDevice } from '../sim/device.ts';
-import { HARNESS, heapBlocks, measureOneStep, runtimeFiles, stepHeap } from '../sim/heap.ts';
+import { HARNESS, heapBlocks, measureOneStep, plugHoles, runtimeFiles, stepHeap } from '../sim/heap.ts';
 import { startWebSocketServer } from '../demo/servers.ts';
 
 export interface Step {
@@ -202,6 +204,7 @@ export async function runJob(root: string, job: Job, url: string, mpy = false): 
       if (q.pools !== room.pools) throw new Error(`${job.name}: the job interned more than ${QSTR_ROOM} names`);
       return q.names - room.names;
     };
+    const take = () => [printed, (printed = '')][0] as string;
     await dev.exec('gc.collect()');
     const base = await dev.call<number>('_live');
     const figures: StepFigures[] = [];
@@ -215,11 +218,10 @@ export async function runJob(root: string, job: Job, url: string, mpy = false): 
           if (s.until) throw new Error(`${job.name}: ${s.label}: ${s.until} is still false after ${most} steps`);
           break;
         }
-        await dev.exec('gc.collect()');
+        await dev.exec('_unplug()\ngc.collect()');
         printed = '';
         const live = (await dev.call<number>('_live')) - base;
-        const before = heapBlocks(printed);
-        printed = '';
+        const before = heapBlocks(await plugHoles(dev, take(), take));
         const allocated = await dev.call<number>('_step', i);
         const h = stepHeap(before, heapBlocks(printed));
         const names = await interned();
@@ -237,7 +239,7 @@ export async function runJob(root: string, job: Job, url: string, mpy = false): 
       }
       figures.push(f);
     }
-    await dev.exec('gc.collect()');
+    await dev.exec('_unplug()\ngc.collect()');
     const retained = (await dev.call<number>('_live')) - base + sum(boardQstrPools(script + (await interned())));
     return {
       job: job.name,

@@ -10,15 +10,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOBS, boardQstrPools, compileFigures, runJob, runJobOn, startJobServers, type JobServers } from '../../generator/bench/jobs.ts';
 import { SimDevice, TOOLKIT_ROOT, projectFiles } from '../../generator/sim/device.ts';
+import { HARNESS, freeBelowFrontier, heapBlocks, plugHoles, stepHeap } from '../../generator/sim/heap.ts';
 
 const KB = 1024;
 
-/** [job index, .py bound, .mpy bound, largest allocation] budgets in bytes. */
+/**
+ * [job index, .py bound, .mpy bound, largest allocation] budgets in bytes. Two changes of what
+ * is measured raised them (README "Heap figures"): the qstr pools a board holds the names in
+ * are counted (1-2 KB), and the free blocks below the heap's frontier are plugged before each
+ * step, so that what the compiler frees again shows (3-15 KB from .py; a parse tree put in
+ * those holes left no trace before). The budgets of before are in this file's history.
+ */
 const BUDGETS: [number, number, number, number][] = [
-  [0, 23.5 * KB, 16 * KB, 4016], // WebSocket, text + 4000-B binary echoes (the binary message itself is 4000 B; 29.5 / 25.5 KB before the simulator's binascii was the board's C one and connect() was measured as its own steps, 23.5 / 19.5 KB while the connection kept the last payload)
-  [1, 24.5 * KB, 16.5 * KB, 1152], // WebSocket, text echoes only (29.5 / 25.5 KB then; 23.5 KB from .py and 2272 B, the VM's fifth qstr pool, before the board's pools were modelled: 23.9 KB with them)
-  [2, 46 * KB, 42 * KB, 2272], // Socket.IO, polling then upgrade: 41.6 / 37.6 KB idle, 39.9 KB from .mpy seen under load when a POST's answer came in the step of a GET's (47 / 44 KB then, 44.5 / 41.5 KB while the probe dialled in the step that started its handshake, and up to 48.9 / 42.7 KB on a loaded machine while a step could open polling and read its answer; 70 / 63 KB before each transport opened in a step of its own, the probe after the namespaces' answers)
-  [3, 37 * KB, 32 * KB, 2272], // Socket.IO, WebSocket only (36 KB from .py before the board's qstr pools were modelled: 36.3 KB with them; 42 / 39 KB then, 36 / 33 KB while the WebSocket dialled in the step that started its handshake, 39.5 / 36.5 KB while usocketio.session stayed loaded through the WebSocket's handshake; 59 / 49 KB before that; 63 / 51 KB before close() needed no session code)
+  [0, 27 * KB, 16 * KB, 4016], // WebSocket, text + 4000-B binary echoes: 26.6 / 15.3 KB; the largest allocation is the 4000-B message
+  [1, 27 * KB, 16.5 * KB, 1152], // WebSocket, text echoes only: 26.4 / 15.3 KB; the largest, a qstr pool
+  [2, 54.5 * KB, 42 * KB, 2272], // Socket.IO, polling then upgrade: 52.4 / 37.5 KB idle; which step reads a POST's answer varies with the machine's load, by up to 2.3 KB
+  [3, 53.5 * KB, 32 * KB, 2272], // Socket.IO, WebSocket only: 51.7 / 29.7 KB
 ];
 
 describe('memory jobs on the simulated ESP8266 (issue 9)', () => {
@@ -50,6 +57,30 @@ describe('memory jobs on the simulated ESP8266 (issue 9)', () => {
     expect(nothing?.allocated).toBe(0);
     expect(nothing?.largestBlock).toBe(0);
     expect(f.bound).toBe(garbage?.bound);
+  });
+
+  it('what the compiler frees again shows, though the heap had holes below its frontier: they are plugged before the step', async () => {
+    let printed = '';
+    const dev = await SimDevice.boot({ stdout: (s) => (printed += s) });
+    try {
+      // Holes below the frontier: every other one of 40 1000-byte buffers dropped.
+      await dev.exec(`${HARNESS}keep = [bytearray(1000) for i in range(40)]\nfor i in range(0, 40, 2):\n    keep[i] = None\n` +
+        `src = ${JSON.stringify(projectFiles(TOOLKIT_ROOT)['/lib/dial.py'])}\n_steps = [lambda: __sim_compile__(src, 'dial.py', 'exec')]`);
+      await dev.exec('gc.collect()');
+      printed = '';
+      await dev.call('_live');
+      const take = () => [printed, (printed = '')][0] as string;
+      const open = take();
+      expect(freeBelowFrontier(open)).toBeGreaterThan(1000);
+      const plugged = await plugHoles(dev, open, take);
+      expect(freeBelowFrontier(plugged)).toBe(0);
+      const allocated = await dev.call<number>('_step', 0);
+      const h = stepHeap(heapBlocks(plugged), heapBlocks(take()));
+      expect(allocated).toBeGreaterThan(0);
+      expect(h.freed).toBeGreaterThan(2 * KB); // the parse tree: it went unseen in the holes (0 B)
+    } finally {
+      await dev.close();
+    }
   });
 
   it('the board\'s qstr pools are modelled as this VM allocates them: 20, 40, 80... entries, a 24-byte header and 7 bytes an entry', async () => {
@@ -114,12 +145,12 @@ describe('memory jobs on the simulated ESP8266 (issue 9)', () => {
     });
   }
 
-  it('compiling the largest runtime module from .py peaks at most at 22 KB (usocketio/client.py today)', async () => {
+  it('compiling the largest runtime module from .py peaks at most at 30 KB (usocketio/client.py today)', async () => {
     // The peak grows with the source (the parse tree): the five largest modules.
     const largest = Object.entries(projectFiles(TOOLKIT_ROOT)).sort((a, b) => b[1].length - a[1].length).slice(0, 5).map(([p]) => p);
     const [top] = await compileFigures(TOOLKIT_ROOT, (path) => largest.includes(path));
     console.log(`largest compile peak: ${top?.path} ${top?.peak} B (kept or garbage ${top?.allocated} B, freed ${top?.freed} B)`);
     expect(top?.peak).toBeGreaterThan(0);
-    expect(top?.peak).toBeLessThanOrEqual(22 * KB);
+    expect(top?.peak).toBeLessThanOrEqual(30 * KB); // 22 KB before the holes were plugged (29.7 KB with)
   });
 });
