@@ -25,7 +25,7 @@ def feed(c, data):
 def opened(max_size=65536, host='peer.example'):
     """A Connection in the open state: its handshake request answered with a correct 101."""
     c = Connection(host, '/', None, None, max_size, None)
-    req, c.out = bytes(c.out), None
+    req, c.out = bytes(c.output(0)), None
     i = req.find(b'Sec-WebSocket-Key: ') + 19
     key = req[i:req.find(b'\r\n', i)]
     accept = b2a_base64(sha1(key + b'258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest())[:-1]

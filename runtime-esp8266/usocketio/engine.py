@@ -120,7 +120,7 @@ class Engine:
     # c.up(what, data).
 
     get = posting = ws = probe = sock = hb = sid = reason = error = None  # sock: dialled for a WebSocket yet to start
-    probed = False  # whether the probe WebSocket has sent its ping probe (None: it is yet to open)
+    probed = False  # whether the probe WebSocket has sent its ping probe (None: it is yet to open; 0: it just opened)
 
     def __init__(self, c):
         self.c = c
@@ -212,11 +212,12 @@ class Engine:
             import usocketio.transport as t
             g, p = self.get, self.probe
             k = t.pump(self)
-            if k is None or g is False or p is None and self.probe:
-                # A step that imported a phase's code, or opened a transport, does nothing
-                # else: what has arrived waits for the next, so a phase's work never shares a
-                # step's heap with the next phase's code, however fast the server answers.
-                return k is None  # (after an import or a dial, the loop steps again at once)
+            if k is None or g is False or p is None and self.probe or p and not self.probe:
+                # A step that imported a phase's code, or opened a transport (or made the probe
+                # the session's), does nothing else: what has arrived waits for the next, so a
+                # phase's work never shares a step's heap with the next phase's code, however
+                # fast the server answers.
+                return k is not False  # (after an import, a dial or the probe's end, the loop steps again at once; not while a request awaits its answer)
         if self.get:
             import usocketio.polling as p
             k = p.pump(self) or k

@@ -121,18 +121,18 @@ def pump(e):
     w = e.probe
     try:
         r = w.step(-1)
-        while r and not (w.open or w.error or e.probed):  # the handshake response, a few bytes a step
+        while r and e.probed is False and not (w.open or w.error):  # the handshake response, a few bytes a step
             r = w.step(-1)
     except Exception as x:  # whatever reading it raised (a header that is not UTF-8, no memory): it failed
         r = 0
         w.open = False
         w.error = w.error or repr(x)
-    if not (w.open or w.error or e.probed):  # still connecting
+    if e.probed is False and not (w.open or w.error):  # still connecting
         return r is not None
-    if e.get is None and w.open and not e.probed:
-        # WebSocket only, just open: what came with the handshake is handled in the next step,
-        # once the handshake's code is gone (the loop steps again at once).
-        e.probed = True
+    if w.open and e.probed is False:
+        # Just open (probed 0): what came with the handshake, and the probe's ping, are for the
+        # next step, once the handshake's code is gone (the loop steps again at once).
+        e.probed = 0
         return True
     m, w.msg = w.msg, None
     if e.get is None:  # WebSocket only: the session's first transport is open, or failed
@@ -143,7 +143,7 @@ def pump(e):
             e.packet(m)
     elif not w.open:
         post(E, e, _E_PROBE_FAILED)
-    elif not e.probed:
+    elif not e.probed:  # (0: just open)
         w.send('2probe')
         e.probed = True
     elif m is not None:
@@ -153,9 +153,9 @@ def pump(e):
 
 def _websocket(e):
     # Open a WebSocket to the session (its first transport, or a probe) in two steps: dial
-    # (None), then, in the next, start its handshake in e.probe (False). If either fails, the
-    # session fails (the first) or the probe does. Apart, dial's code and the handshake's are
-    # never loaded together.
+    # (None), then, in the next, start its handshake in e.probe, its request written (False).
+    # If either fails, the session fails (the first) or the probe does. Apart, dial's code and
+    # the handshake's are never loaded together.
     c = e.c
     s = e.sock
     try:
@@ -172,7 +172,7 @@ def _websocket(e):
         import uwebsockets.client as u
         e.probe = hs.start(u.Websocket, s, c.host, '%s?EIO=%d&transport=websocket%s%s' % (
             c.path, c.eio, '&sid=' + e.sid if e.sid else '', '&' + c.query if c.query else ''),
-            c.headers, None, c.max_size, c.timeout, False)
+            c.headers, None, c.max_size, c.timeout, None)
     except Exception as x:  # OSError: nothing listens, or the network is down; MemoryError
         if s:
             s.close()

@@ -26,15 +26,15 @@ _FINAL = const(6)
 def connect(uri, *args, **kw):
     # connect(uri, headers=None, subprotocols=None, timeout=None, max_size=8192, ssl=None,
     # wait=True): open a WebSocket connection to a ws:// or wss:// URL; return the Websocket
-    # once the opening handshake has succeeded (without wait: once its request is sent; step()
-    # then completes it, and `open` or `error` tells how it went). headers: extra request
-    # headers (dict or (name, value) pairs); subprotocols: names to offer; timeout: seconds for
-    # the TCP connect and for the handshake each; max_size: the longest message accepted, in
-    # bytes (a longer one closes the connection with 1009; the default is what a board's heap
-    # can hold); ssl: an SSLContext for wss:// (default: the platform's). Raises HandshakeError
-    # or OSError; ValueError for a bad URL, header or subprotocol (control characters included)
-    # or timeout, before connecting.
-    import uwebsockets.handshake as hs  # connect-time code (defaults included), dropped once the handshake is over
+    # once the opening handshake has succeeded (without wait: once the server is dialled;
+    # step() then sends the request and completes it, and `open` or `error` tells how it
+    # went). headers: extra request headers (dict or (name, value) pairs); subprotocols: names
+    # to offer; timeout: seconds for the TCP connect and for the handshake each; max_size: the
+    # longest message accepted, in bytes (a longer one closes the connection with 1009; the
+    # default is what a board's heap can hold); ssl: an SSLContext for wss:// (default: the
+    # platform's). Raises HandshakeError or OSError; ValueError for a bad URL, header or
+    # subprotocol (control characters included) or timeout, before connecting.
+    import uwebsockets.handshake as hs  # connect-time code (defaults included), dropped once dialled
     return hs.connect(Websocket, uri, *args, **kw)
 
 
@@ -99,7 +99,7 @@ class Websocket(Connection):
         # open and a message waits in `msg`, decode the frames read before if any wait (else
         # read what is there, as much as the input buffer takes, or the rest of a large
         # payload, and decode it), and return how many bytes were read (0: the server closed;
-        # 1 when frames read before were decoded);
+        # 1 when frames read before were decoded, or the decoder was loaded, once open);
         # then run a timer that is due. If nothing was written or read, wait: ms None until a
         # timer is due (or for ever); ms >= 0 at most that long, then OSError(ETIMEDOUT); ms < 0
         # not at all, and return None. For event loops that watch `sock` along with other
@@ -109,6 +109,7 @@ class Websocket(Connection):
         s = self.sock
         n = None
         k = 0  # bytes written
+        q = self.out is not None and self.out is self.request  # the request is made: read in the next step
         try:
             try:  # write
                 b = self.output(0)
@@ -124,8 +125,9 @@ class Websocket(Connection):
             # A message waiting in msg holds up reading while open; once closing, data frames
             # are ignored (the spec), so read on: close() must see the server's Close. Nor is
             # anything read while over 512 bytes wait to be written: a peer that sends Pings
-            # and reads nothing must not grow the queue of Pongs.
-            r = (self.msg is None or self.state >= _S_OPEN_END) and self.state < _FINAL and len(self.out or b'') < self.opos + 512
+            # and reads nothing must not grow the queue of Pongs. Nor in the step that makes the
+            # handshake's request: its code and the response's are not loaded in one step.
+            r = not q and (self.msg is None or self.state >= _S_OPEN_END) and self.state < _FINAL and len(self.out or b'') < self.opos + 512
             if r:
                 n = self.received(-1)  # frames read before, which waited for a message to be taken
                 if n is None:

@@ -13,38 +13,33 @@
 # (uwebsockets.client does so on every step before it reads or waits: an event loop that
 # polls the socket must too, as the bytes are no longer in the socket).
 # Lifecycle and message assembly are the websocket machine (spec/websocket.yaml) run by fsm
-# from the tables in websocket_fsm: this class decodes bytes into its events and implements its
-# guards and actions, guard() and act().
+# from the tables in websocket_fsm: this class (with its decoder, uwebsockets.frames) turns
+# bytes into its events and implements its guards and actions, guard() and act().
 #
 # Written for a 30 KB heap: every function and every distinct name costs RAM when this file is
-# imported as source. Code that runs only while a connection opens (uwebsockets.handshake) or
-# ends (uwebsockets.closing), or only for text that is not ASCII (uwebsockets.utf8), is
-# imported when it is needed.
+# imported as source. Code that runs only while a connection opens (uwebsockets.handshake, then
+# uwebsockets.response) or ends (uwebsockets.closing), or only for text that is not ASCII
+# (uwebsockets.utf8), is imported when it is needed; so is the decoder, once open, so that
+# compiling it from .py is not part of the import's or the handshake's peak.
 from os import urandom
-from fsm import const, fire, start
+from fsm import const, fire, start, unload
 import websocket_fsm as W
 
 # Ids in the websocket machine (`npx wirestate generate` checks them against the spec).
-_E_TEXT = const(1)
-_E_BINARY = const(2)
-_E_CONTINUATION = const(3)
-_E_PING = const(4)
-_E_PONG = const(5)
-_E_CLOSE = const(6)
-_E_PROTOCOL_ERROR = const(7)
 _E_MESSAGE_TOO_BIG = const(8)
 _E_TCP_CLOSED = const(9)
 _E_SEND_MESSAGE = const(10)
 _E_SEND_PING = const(11)
 _E_CLOSE_REQUEST = const(12)
-_S_OPEN = const(1)  # idle
-_S_OPEN_END = const(4)
 _T_OPEN_TIMEOUT = const(0)
 _G_HANDSHAKE_OK = const(0)
 _G_FIN = const(1)
 _G_UTF8_OK = const(2)
 _G_CLOSE_PAYLOAD_OK = const(3)
-_A_FAIL_OPEN_TIMEOUT = const(3)  # the last of uwebsockets.handshake.act()'s (0-3)
+_A_SEND_HANDSHAKE = const(0)
+_A_RELEASE_HANDSHAKE = const(1)
+_A_FAIL_HANDSHAKE = const(2)
+_A_FAIL_OPEN_TIMEOUT = const(3)  # the last of the handshake's actions (0-3)
 _A_BEGIN_MESSAGE = const(4)
 _A_APPEND_FRAGMENT = const(5)
 _A_DELIVER_TEXT = const(6)
@@ -55,6 +50,7 @@ _A_WRITE_PING = const(15)
 _A_WRITE_CLOSE = const(16)
 
 utf8 = None  # uwebsockets.utf8, once a text frame that is not ASCII has loaded it
+frames = None  # uwebsockets.frames, the decoder, once the connection is open
 
 
 class ConnectionClosed(Exception):
@@ -107,85 +103,31 @@ class Connection:
         # n bytes were read into buffer(), 0 if the server closed the TCP connection, -1 if none
         # (the frames read before, which waited for a message to be taken: see above): decode
         # them, a machine event a frame, until a message waits in `msg` (while open: what was
-        # read after it then waits in the input buffer). 1 if anything was decoded, else None.
-        # Running out of memory while receiving or decoding fails the connection with 1009 (the
-        # handshake: HandshakeError), as for a message too big: nothing escapes to the caller.
-        h = self.hdr
-        k = 0
+        # read after it then waits in the input buffer; so do the frames that came with the
+        # handshake's response). 1 if anything was decoded (or, the first time, the decoder
+        # loaded: call again), else None. Running out of memory while receiving or decoding
+        # fails the connection with 1009 (the handshake: HandshakeError), as for a message too
+        # big: nothing escapes to the caller.
+        global frames
         try:
             if not n:
                 return fire(W, self, _E_TCP_CLOSED)
             if self.head is not None:  # the handshake response
-                import uwebsockets.handshake as hs
-                return hs.received(self, n)
-            b = self.rbuf
-            if b is None:  # dropping
+                if n > 0:
+                    import uwebsockets.response as r
+                    return r.received(self, n)
                 return None
-            if n > 0:
-                self.rend += n
-            if self.msg is not None and self.state < _S_OPEN_END:
-                return None  # nothing is to be decoded now
-            i = self.rpos  # the input buffer's undecoded bytes, h[i:e] (kept in self only on leaving)
-            e = self.rend
-            if b is not h:
-                if e < len(b):  # a payload not all in
-                    return None
-                self.rbuf = h  # a payload read in place is in
-                i = e = k = 1
-            while True:
-                if k:  # a whole frame is in: its event, by opcode
-                    # An empty continuation, not a message's last, after idle: skip the
-                    # dispatch. Inside a message the machine would append nothing and stay
-                    # (utf8_ok holds: no new text); once closing it ignores data frames.
-                    a = h[0]
-                    if a or self.payload or self.state == _S_OPEN:
-                        fire(W, self, (_E_CONTINUATION, _E_TEXT, _E_BINARY, 0, 0, 0, 0, 0, _E_CLOSE, _E_PING, _E_PONG)[a & 15])
-                        self.payload = b''  # handled: a message handed over is the application's to drop
-                        if self.msg is not None and self.state < _S_OPEN_END:
-                            break
-                if e - i < 2:
-                    break
-                a = h[i]
-                b = h[i + 1]  # (names already interned: each new one costs heap for good)
-                n = b & 0x7F
-                m = 2 if n < 126 or a & 8 or b & 0x80 else 4 if n == 126 else 10  # the header's length
-                if e - i < m:
-                    break
-                if m > 2:
-                    n = int.from_bytes(h[i + 2:i + m], 'big')
-                # Reserved bits, reserved opcodes, masked frames from the server, fragmented or
-                # long control frames, a 64-bit length with its top bit set: fail (5.2, 5.5).
-                # Refuse a message over max_size from its header, before allocating it (7.4.1).
-                # Either way the stream can no longer be trusted, or holds a frame we refuse to
-                # read: stop decoding, but go on reading so that the server closing TCP is seen.
-                b = _E_PROTOCOL_ERROR if a & 0x70 or b & 0x80 or a & 7 > 2 or a & 8 and (a < 0x80 or n > 125) or n >> 63 else \
-                    _E_MESSAGE_TOO_BIG if not a & 8 and n + (len(self.frag) if a & 15 == 0 and self.frag else 0) > self.max_size else 0
-                if b:
-                    self.rbuf = None
-                    fire(W, self, b)
+            if frames is None:  # (held once loaded, as utf8)
+                import uwebsockets.frames as frames
+                if n < 0:  # loading it was this call's work: the next decodes
                     return 1
-                p = self.payload = bytearray(n)  # (a MemoryError fails the connection: 1009)
-                h[0] = a  # the frame's first byte, for the guards (fin)
-                i += m
-                m = min(n, e - i)  # how much of the payload is in
-                if m:
-                    p[:m] = memoryview(h)[i:i + m]
-                    i += m
-                k = 1
-                if m < n:  # the rest is read into the payload, in place
-                    self.rbuf, self.rend = p, m
-                    return 1
-            if i == e or e > 50:  # to the front, what is left (an incomplete header, or frames
-                h[1:1 + e - i] = h[i:e]  # that wait for `msg` to be taken): room for the next read
-                e, i = e - i + 1, 1
-            self.rpos, self.rend = i, e
+            return frames.received(self, n)
         except MemoryError:
             # What was being assembled goes; the stream is not read further (as after a failure).
             self.frag = self.rbuf = None
             self.payload = b''
             fire(W, self, _E_TCP_CLOSED if self.head else _E_MESSAGE_TOO_BIG)  # (head: the handshake)
-            k = 1
-        return k or None
+            return 1
 
     def send(self, data):
         # Queue a message: str as text, bytes-like as binary. ConnectionClosed unless open.
@@ -243,6 +185,9 @@ class Connection:
         o = self.out
         if o is None:
             return None
+        if o is self.request:  # the handshake's, queued by send_handshake: made now, not in
+            import uwebsockets.handshake as hs  # the caller's step that dialled
+            o = hs.send(self)
         self.opos += n
         if self.opos < len(o):
             return memoryview(o)[self.opos:]
@@ -286,8 +231,18 @@ class Connection:
         elif a in (_A_WRITE_MESSAGE, _A_WRITE_PING, _A_WRITE_CLOSE):
             self._frame(*self.outgoing)
         elif a <= _A_FAIL_OPEN_TIMEOUT:  # the handshake's actions: the spec declares them first
-            import uwebsockets.handshake as hs
-            hs.act(self, a)
+            # (Here, not in uwebsockets.response: a handshake that failed before any response
+            # came needs no code loaded, so no import can run out of memory in a timer.)
+            if a == _A_SEND_HANDSHAKE:  # made when it is first to be written (output())
+                self.out = self.request
+            elif a == _A_RELEASE_HANDSHAKE:
+                unload('uwebsockets.response')
+                unload('uwebsockets.handshake')  # (a request made, not yet written)
+                if self.out is self.request:  # (not made: failed before it was written)
+                    self.out = None
+                self.request = self.head = None
+            else:
+                self.error = self.error or ('connection closed during the handshake' if a == _A_FAIL_HANDSHAKE else 'no handshake response in time')
         else:  # the end of the connection
             import uwebsockets.closing as c
             c.act(self, a)

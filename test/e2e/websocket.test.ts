@@ -1308,6 +1308,7 @@ R = [a, b, c, catch(connect, '${url}', timeout=7 * 86400)[:2]]`,
         try {
           const r = await run<unknown[]>(`
 import uwebsockets.protocol as P
+import uwebsockets.frames as F  # the decoder: where a frame's buffer is allocated
 def locked(f, *a):
     if IS_MPY:
         import micropython
@@ -1323,11 +1324,11 @@ act = P.Connection.act
 def failing_append(self, a):  # appending a fragment (action append_fragment) fails
     return locked(act, self, a) if a == 5 else act(self, a)
 out = []
-P.bytearray = big
+F.bytearray = big
 ws = connect('${srv.url}')
 ws.send('ready')
 out.append([ws.recv(), catch(ws.recv), state(ws)])
-del P.bytearray
+del F.bytearray
 P.Connection.act = failing_append
 ws = connect('${frag.url}')
 ws.send('ready')

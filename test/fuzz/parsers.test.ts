@@ -332,7 +332,7 @@ const TARGETS: Target[] = [
   {
     name: 'http101',
     driver: 'http101',
-    what: "the handshake's HTTP response (uwebsockets.handshake)",
+    what: "the handshake's HTTP response (uwebsockets.response)",
     cases: http101Cases,
     documented: (o) => ['open', 'waiting', 'error'].includes(o),
     calls: { base: 4, perByte: 1.5 }, // as for frames: frames may follow the head

@@ -135,11 +135,11 @@ describe('commands follow the configuration', () => {
 
   it('the drift check reads the configured runtime folder and names it', async () => {
     const r = relaid();
-    const impl = join(r, 'device', 'uwebsockets', 'handshake.py');
-    writeFileSync(impl, readFileSync(impl, 'utf8').replace(/^_A_SEND_HANDSHAKE = const\(\d+\)$/m, '_A_SEND_HANDSHAKE = const(99)'));
+    const impl = join(r, 'device', 'uwebsockets', 'response.py');
+    writeFileSync(impl, readFileSync(impl, 'utf8').replace(/^_E_HANDSHAKE_RESPONSE = const\(\d+\)$/m, '_E_HANDSHAKE_RESPONSE = const(99)'));
     const r2 = await cli('generate', '--check', '--root', r);
     expect(r2.code).toBe(1);
-    expect(r2.stderr).toMatch(/^device\/uwebsockets\/handshake\.py:\d+:\d+: .*_A_SEND_HANDSHAKE/m);
+    expect(r2.stderr).toMatch(/^device\/uwebsockets\/response\.py:\d+:\d+: .*_E_HANDSHAKE_RESPONSE/m);
   });
 
   it('a missing spec folder names the configuration', async () => {

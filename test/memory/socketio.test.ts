@@ -9,6 +9,7 @@ import { SOCKETIO_UPGRADED, connectionFigures, importFigures, upgradedSocketIo }
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SimDevice, TOOLKIT_ROOT, projectFiles } from '../../generator/sim/device.ts';
+import { startRawServer } from '../support/rawWsServer.ts';
 
 const KB = 1024;
 
@@ -67,7 +68,7 @@ describe('Socket.IO runtime heap on the simulated ESP8266', () => {
       await dev.writeFile('/lib/usocketio/session.py', `import imports\nimports.n += 1\n` + projectFiles(TOOLKIT_ROOT)['/lib/usocketio/session.py']);
       await dev.exec(`import sys, imports, usocketio.client\nc = usocketio.client.connect('${url}', transports=('websocket',))\nfor i in range(100):\n    if c.sid is None:\n        c.step(20)`);
       const r = await dev.eval<[string | null, number, string[]]>(
-        `(c.sid, imports.n, [m for m in ('usocketio.session', 'usocketio.transport', 'usocketio.polling', 'usocketio.response', 'dial', 'uwebsockets.handshake') if m in sys.modules])`,
+        `(c.sid, imports.n, [m for m in ('usocketio.session', 'usocketio.transport', 'usocketio.polling', 'usocketio.response', 'dial', 'uwebsockets.handshake', 'uwebsockets.response') if m in sys.modules])`,
       );
       expect(r[0]).not.toBeNull();
       expect(r[1]).toBe(1);
@@ -83,7 +84,7 @@ describe('Socket.IO runtime heap on the simulated ESP8266', () => {
         `import sys, usocketio.client\nc = usocketio.client.connect('${url}', wait=False, transports=('websocket',), reconnection_delay=0)\n` +
           `both = []\nsids = []\n` +
           `def run():\n    for i in range(300):\n        c.step(20)\n` +
-          `        both.append('usocketio.session' in sys.modules and 'uwebsockets.handshake' in sys.modules)\n` +
+          `        both.append('usocketio.session' in sys.modules and ('uwebsockets.handshake' in sys.modules or 'uwebsockets.response' in sys.modules))\n` +
           `        if c.sid is not None and c.engine.ws is not None:\n            return sids.append(c.sid)\n` +
           `run()\nc.engine.ws.sock.close()  # the connection is lost: the client reconnects\nc.step(20)\nrun()`,
       );
@@ -95,12 +96,48 @@ describe('Socket.IO runtime heap on the simulated ESP8266', () => {
     });
   });
 
+  it('the step that starts a WebSocket (the probe, or the only transport) writes its request: the loop then waits for the answer, not for a request never sent', async () => {
+    await onDevice(async (dev) => {
+      for (const only of [false, true]) {
+        await dev.exec(
+          `import usocketio.client\nc = usocketio.client.connect('${url}', wait=False${only ? ", transports=('websocket',)" : ''})\n` +
+            `for i in range(500):\n    c.step(20)\n    if c.engine.probe is not None:\n        break\n` +
+            `p = c.engine.probe\nr = [p.out is None, len(p.request)]`,
+        );
+        expect(await dev.eval('r'), only ? 'WebSocket only' : 'the probe').toEqual([true, 2]); // written; (key, subprotocols) kept for the answer
+        await dev.exec('c.close()');
+      }
+    });
+  });
+
+  it('a WebSocket closed right after its 101 fails the session at once (transport error), with the decoder loaded before: no spinning loop', async () => {
+    const raw = await startRawServer(async (c) => {
+      await c.handshake();
+      c.end();
+    });
+    try {
+      await onDevice(async (dev) => {
+        await dev.exec(
+          `import usocketio.client, uwebsockets.protocol as P, uwebsockets.frames\nP.frames = uwebsockets.frames  # as after an earlier connection\n` +
+            `c = usocketio.client.connect('${raw.url}', wait=False, transports=('websocket',), reconnection=False)\nerrs = []\nc.on('connect_error', errs.append)\n` +
+            `n = 0\nwhile n < 40 and c.state != 4:\n    c.step(1000)\n    n += 1`,
+        );
+        const [n, state, errs] = await dev.eval<[number, number, string[]]>('(n, c.state, errs)');
+        expect(state).toBe(4); // closed: the session failed
+        expect(n).toBeLessThan(40); // (it stepped for ever, at once each time, until the open timeout)
+        expect(errs).toEqual(['transport error']);
+      });
+    } finally {
+      await raw.close();
+    }
+  });
+
   it('the probe dials in a step of its own, before the handshake\'s code is loaded; timed out between the two, its socket is closed', async () => {
     await onDevice(async (dev) => {
       await dev.exec(
         `import sys, time, usocketio.client\nc = usocketio.client.connect('${url}', wait=False)\n` +
           `for i in range(500):\n    c.step(20)\n    if c.engine.sock is not None:\n        break\n` +
-          `s = c.engine.sock\nr = ['state=connected' in repr(s), 'uwebsockets.handshake' in sys.modules, 'dial' in sys.modules]\n` +
+          `s = c.engine.sock\nr = ['state=connected' in repr(s), 'uwebsockets.handshake' in sys.modules or 'uwebsockets.response' in sys.modules, 'dial' in sys.modules]\n` +
           `c.engine.timers[1] = time.ticks_ms()  # the upgrade's timeout falls due now\nc.step(0)\n` +
           `r += [repr(s), c.engine.sock, c.engine.probe, c.engine.ws, c.sid is not None]`,
       );
@@ -122,7 +159,7 @@ describe('Socket.IO runtime heap on the simulated ESP8266', () => {
       const first = seen.findIndex(([, mods]) => mods.includes('uwebsockets.client'));
       expect(first).toBeGreaterThan(0);
       expect(seen[first - 1]).toEqual([true, []]); // connected, session code gone, no WebSocket code yet
-      const left = await dev.eval<string[]>(`[m for m in ('usocketio.session', 'usocketio.transport', 'usocketio.polling', 'usocketio.response', 'dial', 'uwebsockets.handshake') if m in sys.modules]`);
+      const left = await dev.eval<string[]>(`[m for m in ('usocketio.session', 'usocketio.transport', 'usocketio.polling', 'usocketio.response', 'dial', 'uwebsockets.handshake', 'uwebsockets.response') if m in sys.modules]`);
       expect(left).toEqual([]);
       await dev.exec('c.close()');
     });

@@ -38,10 +38,12 @@ import uwebsockets.closing  # noqa: E402,F401  (imported on demand: loaded befor
 import uwebsockets.utf8  # noqa: E402,F401
 import usocketio.surrogates  # noqa: E402,F401
 import uwebsockets.handshake as _hs  # noqa: E402
+import uwebsockets.protocol as _protocol  # noqa: E402
+import uwebsockets.response  # noqa: E402,F401
 
-# The handshake module drops itself after each handshake (to free its heap on the board), and
-# is compiled again for the next: a case would spend most of its time compiling. Kept here.
-_hs.unload = lambda name: None
+# The handshake's modules are dropped after each handshake (to free their heap on the board),
+# and compiled again for the next: a case would spend most of its time compiling. Kept here.
+_hs.unload = _protocol.unload = lambda name: None
 
 _base = [0]
 
@@ -122,10 +124,11 @@ def frames(data, p):
 
 def http101(data, p):
     # p: [chunk sizes, end of TCP after the data]. The handshake response, as read (through
-    # uwebsockets.handshake.received): documented, the connection opens, waits for more, or has
+    # uwebsockets.response.received): documented, the connection opens, waits for more, or has
     # error set (connect() raises it as HandshakeError).
     chunks, end = p
     c = Connection('peer.example', '/', None, ['chat', 'superchat'], 4096, None)
+    c.output(0)  # the request, made
     c.out = None
     x = read(c, data, chunks, end)
     if x:

@@ -167,6 +167,7 @@ def head_cost(data):
     import gc
     from uwebsockets.protocol import Connection
     c = Connection('peer.example', '/', None, None, 8192, None)
+    c.output(0)  # the request, made
     c.out = None
     mv = memoryview(data)
     reads = 0

@@ -602,7 +602,7 @@ def out_of_memory(where):
     o, name, when = (
         (sys.modules['usocketio.client'], 'decode', lambda s, head=False: s[:1] == '2') if where == 'sio' else
         (sys.modules['usocketio.polling'].Poll, 'packet', lambda t, p: True) if where == 'poll' else
-        (sys.modules['uwebsockets.protocol'].Connection, 'received', lambda w, n: True))
+        (sys.modules['uwebsockets.protocol'].Connection, 'received', lambda w, n: n > 0))  # (a read: not received(-1))
     f = getattr(o, name)
     setattr(o, name, locked(f, when))
     return lambda: setattr(o, name, f)  # the modules stay loaded between cases
