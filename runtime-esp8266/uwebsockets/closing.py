@@ -15,10 +15,15 @@ _A_CLOSE_TCP = const(17)
 
 def payload_ok(p):
     # Is p a valid Close payload: empty, or a status code allowed on the wire (1000-1003,
-    # 1007-1014, 3000-4999; 7.4) and a UTF-8 reason of at most 123 bytes?
-    from uwebsockets.utf8 import valid
+    # 1007-1014, 3000-4999; 7.4) and a UTF-8 reason of at most 123 bytes? An ASCII reason is
+    # valid as it is: only another loads uwebsockets.utf8.
     c = len(p) > 1 and p[0] << 8 | p[1]
-    return not p or len(p) < 126 and (999 < c < 1004 or 1006 < c < 1015 or 2999 < c < 5000) and valid(p, 2, len(p)) is not None
+    if not p or len(p) < 126 and (999 < c < 1004 or 1006 < c < 1015 or 2999 < c < 5000):
+        if len(p) < 3 or max(memoryview(p)[2:]) < 0x80:
+            return True
+        from uwebsockets.utf8 import valid
+        return valid(p, 2, len(p)) is not None
+    return False
 
 
 def payload(code, reason):
@@ -40,7 +45,6 @@ def stalled(c):
 
 def act(c, a):
     # The websocket machine's actions for the end of a connection, for Connection.act().
-    from uwebsockets.utf8 import valid
     p = c.payload
     if a == _A_RECORD_CLOSE and c.close_code is not None:
         return  # we failed the connection: its code says why, whatever the server answers
@@ -48,7 +52,7 @@ def act(c, a):
         if not payload_ok(p):  # (reply_close only comes after the guard checked it)
             p = b'\x03\xea'  # a Close we cannot accept in answer to ours: 1002
         c.close_code = p[0] << 8 | p[1] if len(p) > 1 else 1005
-        c.close_reason = len(p) > 2 and valid(p, 2, len(p)) or ''
+        c.close_reason = str(memoryview(p)[2:], 'utf-8')  # (valid: payload_ok() said so)
         if a == _A_REPLY_CLOSE:
             c._frame(8, p[:2])  # echo the status code (5.5.1)
     elif a in (_A_FAIL_PROTOCOL, _A_FAIL_INVALID_TEXT, _A_FAIL_TOO_BIG):

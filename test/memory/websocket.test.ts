@@ -64,6 +64,22 @@ describe('WebSocket runtime heap on the simulated ESP8266', () => {
     }
   });
 
+  it('close() with an ASCII reason, and the server\'s Close echoing it, load no UTF-8 code; a reason that is not ASCII does', async () => {
+    const dev = await SimDevice.boot({ files: projectFiles(TOOLKIT_ROOT), stdout: () => {} });
+    try {
+      await dev.exec(
+        `import sys, uwebsockets.client\nr = []\nfor why in ('bye', 'adi\u00f3s'):\n    ws = uwebsockets.client.connect('${server.url}')\n    ws.close(1000, why)\n` +
+          `    r.append([ws.close_code, 'uwebsockets.utf8' in sys.modules])`,
+      );
+      expect(await dev.eval('r')).toEqual([
+        [1000, false],
+        [1000, true],
+      ]);
+    } finally {
+      await dev.close();
+    }
+  });
+
   it('an open connection retains at most 640 B once the first has loaded what connecting needs', async () => {
     const f = await connectionFigures(TOOLKIT_ROOT, 'uwebsockets.client', `uwebsockets.client.connect('${server.url}')`);
     console.log(`connections: first ${f.first} B, each further ${f.further} B, connect peak ${f.connectPeak} B`);
