@@ -21,6 +21,16 @@ describe('WebSocket runtime heap on the simulated ESP8266', () => {
   });
   afterAll(() => server.close());
 
+  /** Runs fn on a freshly booted device with the runtime, and closes the device after. */
+  const onDevice = async (fn: (dev: SimDevice) => Promise<void>) => {
+    const dev = await SimDevice.boot({ files: projectFiles(TOOLKIT_ROOT), stdout: () => {} });
+    try {
+      await fn(dev);
+    } finally {
+      await dev.close();
+    }
+  };
+
   it('import uwebsockets.client retains at most 7 KB and allocates at most 12 KB (the old package: 14 KB)', async () => {
     const f = await importFigures(TOOLKIT_ROOT, 'uwebsockets.client');
     console.log(`import uwebsockets.client: retained ${f.retained} B, allocated ${f.allocated} B without collection`);
@@ -29,8 +39,7 @@ describe('WebSocket runtime heap on the simulated ESP8266', () => {
   });
 
   it('connect(wait=False) only dials; the first step() makes and writes the request and reads nothing; the response\'s code is never loaded beside the request\'s or dial\'s', async () => {
-    const dev = await SimDevice.boot({ files: projectFiles(TOOLKIT_ROOT), stdout: () => {} });
-    try {
+    await onDevice(async (dev) => {
       // After connect() and after each step: the connect-time modules loaded, whether the
       // request waits to be made (out is the request's parts), bytes read of the response.
       await dev.exec(
@@ -46,27 +55,21 @@ describe('WebSocket runtime heap on the simulated ESP8266', () => {
       expect(seen[seen.length - 1]?.[0]).toEqual([]); // open: the handshake's code is gone
       expect(await dev.eval('c.open')).toBe(true);
       await dev.exec('c.close()');
-    } finally {
-      await dev.close();
-    }
+    });
   });
 
   it('a connection whose TCP closes before its request was made has nothing to write, an error, and no handshake code loaded', async () => {
-    const dev = await SimDevice.boot({ files: projectFiles(TOOLKIT_ROOT), stdout: () => {} });
-    try {
+    await onDevice(async (dev) => {
       await dev.exec(
         `import sys\nfrom uwebsockets.protocol import Connection\nc = Connection('peer.example', '/', None, None, 8192, None)\nc.received(0)\n` +
           `r = [c.output(0), c.error, [m for m in ('uwebsockets.handshake', 'uwebsockets.response') if m in sys.modules]]`,
       );
       expect(await dev.eval('r')).toEqual([null, 'connection closed during the handshake', []]);
-    } finally {
-      await dev.close();
-    }
+    });
   });
 
   it('close() with an ASCII reason, and the server\'s Close echoing it, load no UTF-8 code; a reason that is not ASCII does', async () => {
-    const dev = await SimDevice.boot({ files: projectFiles(TOOLKIT_ROOT), stdout: () => {} });
-    try {
+    await onDevice(async (dev) => {
       await dev.exec(
         `import sys, uwebsockets.client\nr = []\nfor why in ('bye', 'adi\u00f3s'):\n    ws = uwebsockets.client.connect('${server.url}')\n    ws.close(1000, why)\n` +
           `    r.append([ws.close_code, 'uwebsockets.utf8' in sys.modules])`,
@@ -75,9 +78,7 @@ describe('WebSocket runtime heap on the simulated ESP8266', () => {
         [1000, false],
         [1000, true],
       ]);
-    } finally {
-      await dev.close();
-    }
+    });
   });
 
   it('an open connection retains at most 640 B once the first has loaded what connecting needs', async () => {
