@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SOCKETIO_UPGRADED, connectionFigures, importFigures, upgradedSocketIo } from '../../generator/sim/heap.ts';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SimDevice, TOOLKIT_ROOT, projectFiles } from '../../generator/sim/device.ts';
+import { TOOLKIT_ROOT, projectFiles } from '../../generator/sim/device.ts';
 import { startRawServer } from '../support/rawWsServer.ts';
+import { onDevice } from '../support/device.ts';
 
 const KB = 1024;
 
@@ -24,15 +25,6 @@ describe('Socket.IO runtime heap on the simulated ESP8266', () => {
   });
   afterAll(() => new Promise<void>((resolve) => io.close(() => resolve())));
 
-  /** Runs fn on a freshly booted device with the runtime, and closes the device after. */
-  const onDevice = async (fn: (dev: SimDevice) => Promise<void>) => {
-    const dev = await SimDevice.boot({ files: projectFiles(TOOLKIT_ROOT), stdout: () => {} });
-    try {
-      await fn(dev);
-    } finally {
-      await dev.close();
-    }
-  };
 
   it('usocketio uses nothing the ESP8266 firmware leaves out (partition, splitlines, center, slice.indices, compile, NotImplemented, 3-argument pow...)', () => {
     // The simulated VM has all of these; the ESP8266_GENERIC firmware does not (its

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectionFigures, importFigures } from '../../generator/sim/heap.ts';
 import { JOBS, runJobOn, startJobServers, type JobServers } from '../../generator/bench/jobs.ts';
 import { startWebSocketServer, type LocalServer } from '../../generator/demo/servers.ts';
-import { SimDevice, TOOLKIT_ROOT, projectFiles } from '../../generator/sim/device.ts';
+import { TOOLKIT_ROOT } from '../../generator/sim/device.ts';
+import { onDevice } from '../support/device.ts';
 
 const KB = 1024;
 
@@ -21,15 +22,6 @@ describe('WebSocket runtime heap on the simulated ESP8266', () => {
   });
   afterAll(() => server.close());
 
-  /** Runs fn on a freshly booted device with the runtime, and closes the device after. */
-  const onDevice = async (fn: (dev: SimDevice) => Promise<void>) => {
-    const dev = await SimDevice.boot({ files: projectFiles(TOOLKIT_ROOT), stdout: () => {} });
-    try {
-      await fn(dev);
-    } finally {
-      await dev.close();
-    }
-  };
 
   it('import uwebsockets.client retains at most 7 KB and allocates at most 12 KB (the old package: 14 KB)', async () => {
     const f = await importFigures(TOOLKIT_ROOT, 'uwebsockets.client');
