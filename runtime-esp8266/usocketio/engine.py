@@ -212,12 +212,13 @@ class Engine:
             import usocketio.transport as t
             g, p = self.get, self.probe
             k = t.pump(self)
-            if k is None or g is False or p is None and self.probe or p and not self.probe:
-                # A step that imported a phase's code, or opened a transport (or made the probe
-                # the session's), does nothing else: what has arrived waits for the next, so a
-                # phase's work never shares a step's heap with the next phase's code, however
-                # fast the server answers.
-                return k is not False  # (after an import, a dial or the probe's end, the loop steps again at once; not while a request awaits its answer)
+            if k is None or g is False or (p is None) != (self.probe is None):
+                # A step that imported a phase's code or opened a transport (a probe begun, or
+                # ended: made the session's, or dropped) does nothing else: what has arrived
+                # waits for the next, so a phase's work never shares a step's heap with the next
+                # phase's code, however fast the server answers. After an import, a dial or the
+                # probe's end the loop steps again at once; not while a request awaits its answer.
+                return k is not False
         if self.get:
             import usocketio.polling as p
             k = p.pump(self) or k

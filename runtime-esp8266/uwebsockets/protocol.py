@@ -237,7 +237,7 @@ class Connection:
                 self.out = self.request
             elif a == _A_RELEASE_HANDSHAKE:
                 unload('uwebsockets.response')
-                unload('uwebsockets.handshake')  # (a request made, not yet written)
+                unload('uwebsockets.handshake')  # (send() drops it, unless it ran out of memory)
                 if self.out is self.request:  # (not made: failed before it was written)
                     self.out = None
                 self.request = self.head = None
